@@ -1,0 +1,301 @@
+"""The shape every export format shares, and the one parse loop they all run.
+
+A format is tables: header aliases → record fields, the header names that identify it,
+and its status vocabulary.  Each cell's converter follows from the record field's type
+(``Decimal`` → ``money``, ``datetime`` → ``when``, ids → ``ident``), so a format module
+never converts a value by hand and a new platform is one new table.
+
+    header row ─► plan: (field, column index, converter) for every known column
+    each row   ─► converted values ─► the kind's builder: status, waybills, province,
+                  carrier wishes ─► OrderRecord | ItemRecord | RefundRecord, or RowError
+
+Pseudo fields that are not record attributes: ``status`` (the raw status text),
+``waybill`` + ``carrier`` (separate columns, several waybills per cell allowed),
+``express`` (one "快递公司 单号" cell), ``return_waybill`` + ``return_carrier`` (refunds).
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import repeat
+from typing import Any
+
+from . import carrier_request
+from .address import province_name, split_address
+from .cells import BadCell, clean, combined_shipments, ident, integer, money, shipments, text, when, yes_no
+from .reader import RejectedFile, Row
+from .records import (ORDER_STATUSES, REFUND_STATUSES, ItemRecord, OrderRecord, RefundRecord, RowError)
+
+Converter = Callable[[Any], Any]
+Parsed = OrderRecord | ItemRecord | RefundRecord | RowError
+
+RECORDS = {"orders": OrderRecord, "items": ItemRecord, "refunds": RefundRecord}
+VOCABULARY = {"orders": ORDER_STATUSES, "refunds": REFUND_STATUSES}
+ID_FIELDS = {"orders": ("platform_order_id",), "items": ("platform_order_id",),
+             "refunds": ("refund_id", "platform_order_id")}
+PSEUDO_FIELDS: dict[str, tuple[str, ...]] = {
+    "orders": ("status", "waybill", "carrier", "express"),
+    "items": (),
+    "refunds": ("status", "return_waybill", "return_carrier"),
+}
+# Set by the builders, never read from a column.
+DERIVED = frozenset({"row", "platform", "status", "status_raw", "shipments", "requested_carriers",
+                     "excluded_carriers", "return_shipment"})
+_IDENT_FIELDS = frozenset({"platform_order_id", "parent_order_id", "refund_id", "sub_order_id", "outer_id"})
+_BY_TYPE: tuple[tuple[str, Converter], ...] = (
+    ("Decimal", money), ("datetime", when), ("bool", yes_no), ("int", integer), ("str", text),
+)
+_ID_NAMES = {"platform_order_id": ("订单编号", "order id"), "refund_id": ("退款编号", "refund id")}
+
+
+def field_names(kind: str) -> tuple[str, ...]:
+    """What a column may map to for this kind of export (record fields and pseudo fields)."""
+    own = tuple(f.name for f in dataclasses.fields(RECORDS[kind]) if f.name not in DERIVED)
+    if kind == "items":
+        own += ("status",)
+    return own + PSEUDO_FIELDS[kind]
+
+
+def converter(kind: str, name: str, dates: Converter | None = None) -> Converter:
+    if name in _IDENT_FIELDS:
+        return ident
+    annotation = next((str(f.type) for f in dataclasses.fields(RECORDS[kind]) if f.name == name), "str")
+    conv = next(c for t, c in _BY_TYPE if t in annotation)
+    return dates if dates is not None and conv is when else conv
+
+
+def header_name(cell: object) -> str:
+    """A header cell as the alias tables write it: trimmed, ASCII parentheses."""
+    return clean(cell).replace("\ufeff", "").replace("（", "(").replace("）", ")").replace("\u3000", "")
+
+
+_TAG = re.compile(r"^[(（][^)）]{1,6}[)）]")
+
+
+def status_key(raw: str) -> str:
+    """Lookup key of a status text: no spaces, full-width commas, no leading "(删除)" tag."""
+    return _TAG.sub("", raw.replace(" ", "").replace(",", "，"))
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    platform: str
+    kind: str  # orders | items | refunds
+    columns: Mapping[str, str]  # header alias → field
+    signature: tuple[str, ...]  # header names that must all be present; "a|b" = either
+    statuses: Mapping[str, str] = field(default_factory=dict)  # raw status → vocabulary
+    title: str = ""  # what shops call the file
+    dates: Converter | None = None  # override for datetime columns (mapping files)
+    _lookup: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        valid = set(field_names(self.kind))
+        wrong = sorted({f for f in self.columns.values() if f not in valid})
+        if wrong:
+            raise ValueError(f"{self.name}: unknown fields {wrong}; valid: {sorted(valid)}")
+        vocabulary = VOCABULARY.get(self.kind, ())
+        bad = sorted({v for v in self.statuses.values() if v not in vocabulary})
+        if bad:
+            raise ValueError(f"{self.name}: statuses {bad} not in {vocabulary}")
+        object.__setattr__(self, "_lookup", {status_key(k): v for k, v in self.statuses.items()})
+
+    def missing(self, headers: set[str]) -> list[str]:
+        """Signature entries absent from a header row (empty: the row is this format's header)."""
+        return [s for s in self.signature if not any(a in headers for a in s.split("|"))]
+
+    def status(self, raw: str | None) -> str:
+        return self._lookup.get(status_key(raw), "unknown") if raw else "unknown"
+
+    def plan(self, header: list[str]) -> tuple[list[tuple[str, int, Converter, str]], list[str]]:
+        """(field, index, converter, column) per known column, and the unknown column names.
+
+        When several columns feed one field (联系手机 and 联系电话), the alias listed first wins.
+        """
+        index_of: dict[str, int] = {}
+        for index, name in enumerate(header):
+            index_of.setdefault(name, index)
+        plan, seen = [], set()
+        for alias, target in self.columns.items():  # the alias table's order is the priority
+            if alias in index_of and target not in seen:
+                seen.add(target)
+                plan.append((target, index_of[alias], converter(self.kind, target, self.dates), alias))
+        unmapped = [name for name in header if name and name not in self.columns]
+        return plan, unmapped
+
+    def parse(self, header: list[str], rows: Iterable[Row]) -> Iterator[Parsed]:
+        """Records and row errors in file order; blank rows are skipped.
+
+        Rows go through in batches, column by column (a list comprehension per column
+        costs far less per cell than a loop per row).  A batch in which any cell is bad
+        is redone row by row, so the bad row becomes a RowError and the others records.
+        """
+        full_plan, _unmapped = self.plan(header)
+        plan = [(f, i, c) for f, i, c, _col in full_plan]
+        columns = {f: col for f, _i, _c, col in full_plan}
+        width = max((i for _f, i, _c in plan), default=0) + 1
+        batch: list[Row] = []
+        for n, cells in rows:
+            if len(cells) < width:
+                cells = list(cells) + [""] * (width - len(cells))
+            if any(cells):
+                batch.append((n, cells))
+                if len(batch) == BATCH_ROWS:
+                    yield from self._convert(batch, plan, columns)
+                    batch = []
+        if batch:
+            yield from self._convert(batch, plan, columns)
+
+    def _convert(self, batch: list[Row], plan: list, columns: dict[str, str]) -> list[Parsed]:
+        try:
+            return self._build(batch, plan, columns)
+        except BadCell:
+            out: list[Parsed] = []
+            for row in batch:
+                try:
+                    out.extend(self._build([row], plan, columns))
+                except BadCell:
+                    out.append(_bad_cell(row, plan, columns))
+            return out
+
+    def _build(self, batch: list[Row], plan: list, columns: dict[str, str]) -> list[Parsed]:
+        table = list(zip(*[cells for _n, cells in batch]))
+        values = {f: [conv(v) if v != "" else None for v in table[i]] for f, i, conv in plan}
+        numbers = [n for n, _cells in batch]
+        records = _BUILDERS[self.kind](self, values, len(batch))
+        return _with_ids(self.kind, numbers, records, columns)
+
+
+BATCH_ROWS = 512
+
+
+def _bad_cell(row: Row, plan: list, columns: dict[str, str]) -> RowError:
+    n, cells = row
+    for target, index, conv in plan:
+        try:
+            if cells[index] != "":
+                conv(cells[index])
+        except BadCell as bad:
+            return RowError(n, bad.reason, columns[target], clean(cells[index]))
+    raise AssertionError("a batch failed but none of its cells does")
+
+
+def _column(values: dict[str, list], name: str, k: int) -> list:
+    return values.pop(name, None) or [None] * k
+
+
+def _with_ids(kind: str, numbers: list[int], records: list, columns: dict) -> list[Parsed]:
+    """Attach row numbers; a record without its id(s) becomes a RowError instead."""
+    out: list[Parsed] = []
+    ids = ID_FIELDS[kind]
+    for n, record in zip(numbers, records):
+        record.row = n
+        missing = next((name for name in ids if getattr(record, name) is None), None)
+        if missing:
+            zh, en = _ID_NAMES[missing]
+            record = RowError(n, f"{zh}为空 (missing {en})", columns.get(missing, zh), None)
+        out.append(record)
+    return out
+
+
+def _records(cls: type, values: dict[str, list], k: int) -> list:
+    """Instances of a record class from columns, positionally (no per-row kwargs dict)."""
+    args = []
+    for f in dataclasses.fields(cls):
+        default = None if f.default is dataclasses.MISSING else f.default
+        column = values.get(f.name)
+        if column is None:
+            args.append(repeat(default, k))
+        elif default is not None:
+            args.append([default if x is None else x for x in column])
+        else:
+            args.append(column)
+    return list(map(cls, *args))
+
+
+def _statuses(fmt: Format, values: dict[str, list], k: int) -> None:
+    raws = _column(values, "status", k)
+    values["status"] = [fmt.status(r) for r in raws]
+    values["status_raw"] = [r or "" for r in raws]
+
+
+def _build_orders(fmt: Format, v: dict[str, list], k: int) -> list:
+    _statuses(fmt, v, k)
+    v["shipments"] = list(map(_order_shipments, _column(v, "waybill", k), _column(v, "carrier", k),
+                              _column(v, "express", k)))
+    if "province" in v:
+        v["province"] = [province_name(p) or p if p else p for p in v["province"]]
+    elif "receiver_address" in v:
+        places = list(map(split_address, v["receiver_address"]))
+        v["province"] = [p[0] for p in places]
+        for i, name in ((1, "city"), (2, "district")):
+            given = v.get(name) or [None] * k
+            v[name] = [g or p[i] for g, p in zip(given, places)]
+    if "buyer_message" in v or "seller_memo" in v:
+        wishes = list(map(_wishes, v.get("buyer_message") or [None] * k, v.get("seller_memo") or [None] * k))
+        v["requested_carriers"] = [w[0] for w in wishes]
+        v["excluded_carriers"] = [w[1] for w in wishes]
+    v["platform"] = repeat(fmt.platform, k)
+    return _records(OrderRecord, v, k)
+
+
+def _order_shipments(waybill: str | None, carrier: str | None, express: str | None) -> tuple:
+    return shipments(waybill, carrier) + combined_shipments(express) if waybill or express else ()
+
+
+@lru_cache(maxsize=16384)
+def _wishes(message: str | None, memo: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return carrier_request.parse(message, memo) if message or memo else ((), ())
+
+
+def _build_items(fmt: Format, v: dict[str, list], k: int) -> list:
+    v["status_raw"] = _column(v, "status", k)
+    v["title"] = [t or "" for t in _column(v, "title", k)]
+    v["platform"] = repeat(fmt.platform, k)
+    return _records(ItemRecord, v, k)
+
+
+def _build_refunds(fmt: Format, v: dict[str, list], k: int) -> list:
+    _statuses(fmt, v, k)
+    v["return_shipment"] = [(shipments(b, c) or (None,))[0] if b else None
+                            for b, c in zip(_column(v, "return_waybill", k), _column(v, "return_carrier", k))]
+    v["platform"] = repeat(fmt.platform, k)
+    return _records(RefundRecord, v, k)
+
+
+_BUILDERS = {"orders": _build_orders, "items": _build_items, "refunds": _build_refunds}
+
+
+def find_header(rows: Iterator[Row], candidates: Iterable[Format], limit: int = 20) -> tuple[Format, int, list[str]]:
+    """The first of the first ``limit`` rows that is a candidate format's header row.
+
+    Candidates are tried in order, so the registry order is the priority.  Raises
+    ``RejectedFile`` naming what was looked for.
+    """
+    candidates = list(candidates)
+    closest: tuple[int, Format, list[str]] | None = None
+    for _ in range(limit):
+        row = next(rows, None)
+        if row is None:
+            break
+        n, cells = row
+        names = [header_name(c) for c in cells]
+        present = set(names)
+        for fmt in candidates:
+            missing = fmt.missing(present)
+            if not missing:
+                return fmt, n, names
+            if len(missing) < len(fmt.signature) and (closest is None or len(missing) < len(closest[2])):
+                closest = (n, fmt, missing)
+    if closest:
+        n, fmt, missing = closest
+        wanted = "、".join(m.replace("|", "/") for m in missing)
+        raise RejectedFile(f"不是认得的订单导出文件：第 {n} 行像{fmt.title or fmt.name}的表头，但缺少 {wanted} 列",
+                           f"not a known order export: row {n} looks like a {fmt.name} header "
+                           f"but lacks {', '.join(missing)}")
+    names = ", ".join(f.name for f in candidates)
+    raise RejectedFile(f"不是订单导出文件：前 {limit} 行中没有订单编号等表头",
+                       f"not an order export: no recognised header in the first {limit} rows (looked for: {names})")

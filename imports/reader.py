@@ -1,0 +1,284 @@
+"""Bytes to rows of cells: the only part of ``imports`` that opens the file.
+
+    path ─► size limit ─► sniff the first bytes ─┬─ text ─► encoding from the first chunk
+                                                 │          ─► csv.reader, streamed (memory flat)
+                                                 └─ zip ──► central directory checks (bomb, members)
+                                                            ─► calamine (fast, whole sheet in memory)
+                                                               or openpyxl read_only (streamed) when the
+                                                               sheet is too big for the memory budget
+    ─► RowSource: (row number, cells) in file order, progress(), close()
+
+Row numbers are what a spreadsheet shows: 1-based, title and header rows included.  For
+CSV a record is one row even when a quoted cell holds newlines (that is how Excel shows
+it), so the number is the record count, not the physical line.
+
+Anything that makes the whole file unusable raises ``RejectedFile`` with one line,
+Chinese then English; the caller rolls back the batch.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+CHUNK = 64 * 1024  # the encoding is decided from this much
+MAX_ZIP_MEMBERS = 1000
+MAX_TOTAL_UNCOMPRESSED = 8 * 1024**3
+MAX_RATIO = 200  # uncompressed : compressed, for a member over BIG_MEMBER
+BIG_MEMBER = 8 * 1024**2
+# Above this much sheet XML (cells + shared strings, uncompressed) calamine would hold more
+# than about 1 GB; stream with openpyxl instead.  Measured with bench/bench_parse.py.
+CALAMINE_XML_BUDGET = 400 * 1024**2
+
+_XLSX_SUFFIXES = (".xlsx", ".xlsm")
+_CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+Cells = list[Any]
+Row = tuple[int, Cells]
+
+
+class RejectedFile(Exception):
+    """The file as a whole cannot be imported.  ``str()`` is one line: Chinese (English)."""
+
+    def __init__(self, zh: str, en: str, *, row: int | None = None):
+        if row is not None:
+            zh, en = f"第 {row} 行：{zh}", f"row {row}: {en}"
+        super().__init__(f"{zh} ({en})")
+        self.row = row
+
+
+class RowSource:
+    """Rows of one file in order; ``progress()`` is the fraction read so far."""
+
+    encoding: str | None = None
+    engine = ""
+    sheet: str | None = None
+    rows: Iterator[Row]
+
+    def progress(self) -> float:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+def open_rows(path: str | os.PathLike, max_bytes: int) -> RowSource:
+    """Check the file and open it as rows; raises ``RejectedFile`` before any row."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(CHUNK)
+    except OSError as err:
+        raise RejectedFile("无法读取文件", f"cannot read the file: {err.strerror or err}") from err
+    if size > max_bytes:
+        raise RejectedFile(f"文件太大：{size:,} 字节，上限 {max_bytes:,}",
+                           f"file too large: {size:,} bytes, limit {max_bytes:,}")
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        if size <= len(head):
+            raise RejectedFile("文件是空的", "the file is empty")
+    suffix = path.suffix.lower()
+    if head.startswith(_OLE_MAGIC):
+        raise RejectedFile("这是旧版 .xls 或加密的 Excel 文件，请另存为 .xlsx 或 CSV",
+                           "old .xls or password-protected Excel file: save it as .xlsx or CSV")
+    if head.startswith(_ZIP_MAGIC):
+        if suffix in _CSV_SUFFIXES:
+            raise RejectedFile("扩展名是 CSV，内容却是压缩包/Excel", "named .csv but it is a zip/xlsx file")
+        return _open_xlsx(path, max_bytes)
+    if suffix in _XLSX_SUFFIXES:
+        raise RejectedFile("扩展名是 xlsx，内容却不是 Excel 文件", "named .xlsx but it is not an xlsx (zip) file")
+    encoding = detect_encoding(head, complete=size <= len(head))
+    return CsvSource(path, encoding, size, head)
+
+
+# --- CSV ------------------------------------------------------------------------------
+
+
+def detect_encoding(head: bytes, *, complete: bool) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030 (the GBK superset).
+
+    Decided from the first chunk, strictly: a chunk that is neither, or that decodes to
+    control characters (binary junk, UTF-16 without BOM), rejects the file.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        candidates = ("utf-8-sig",)
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ("utf-16",)
+    elif b"\x00" in head:
+        raise RejectedFile("无法识别的编码：像是二进制文件或没有 BOM 的 UTF-16",
+                           "unknown encoding: binary data or UTF-16 without a BOM")
+    else:
+        candidates = ("utf-8", "gb18030")
+    for encoding in candidates:
+        try:
+            text = codecs.getincrementaldecoder(encoding)(errors="strict").decode(head, final=complete)
+        except UnicodeDecodeError:
+            continue
+        if len(_CONTROL.findall(text)) > len(text) // 200:
+            break
+        return encoding
+    raise RejectedFile("无法识别的编码（支持 UTF-8、GBK/GB18030）",
+                       "unknown or undecodable encoding (UTF-8 and GBK/GB18030 are supported)")
+
+
+class CsvSource(RowSource):
+    engine = "csv"
+
+    def __init__(self, path: Path, encoding: str, size: int, head: bytes):
+        self.encoding = encoding
+        self._size = max(size, 1)
+        self._raw = path.open("rb")
+        self._text = io.TextIOWrapper(self._raw, encoding=encoding, errors="strict", newline="")
+        first_line = head.split(b"\n", 1)[0]
+        delimiter = "\t" if b"\t" in first_line and b"," not in first_line else ","
+        self.rows = self._iter(csv.reader(self._text, delimiter=delimiter))
+
+    def _iter(self, reader: Iterator[list[str]]) -> Iterator[Row]:
+        n = 0
+        try:
+            for n, cells in enumerate(reader, 1):  # noqa: B007 - n is read in the handlers
+                yield n, cells
+        except UnicodeDecodeError as err:
+            raise RejectedFile(f"无法按 {self.encoding} 解码", f"cannot be decoded as {self.encoding}",
+                               row=n + 1) from err
+        except csv.Error as err:
+            raise RejectedFile("CSV 结构损坏", f"broken CSV: {err}", row=n + 1) from err
+
+    def progress(self) -> float:
+        if self._raw.closed:
+            return 1.0
+        return min(self._raw.tell() / self._size, 1.0)
+
+    def close(self) -> None:
+        self._text.close()
+
+
+# --- XLSX -----------------------------------------------------------------------------
+
+
+def check_zip(path: Path, max_bytes: int) -> int:
+    """Validate an xlsx's zip directory before anything is decompressed.
+
+    Returns the uncompressed size of the worksheet and shared-string XML, which decides
+    between calamine and streaming.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as err:
+        raise RejectedFile("Excel 文件已损坏或不完整", f"corrupt or truncated xlsx: {err}") from err
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise RejectedFile(f"压缩包内文件过多（{len(infos)} 个）", f"too many zip members ({len(infos)})")
+    total = sum(i.file_size for i in infos)
+    if total > min(20 * max_bytes, MAX_TOTAL_UNCOMPRESSED):
+        raise RejectedFile(f"解压后过大（{total:,} 字节），疑似压缩炸弹",
+                           f"declared uncompressed size {total:,} bytes: zip bomb suspected")
+    for i in infos:
+        if i.file_size > BIG_MEMBER and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+            raise RejectedFile(f"压缩比异常（{i.filename}），疑似压缩炸弹",
+                               f"compression ratio over {MAX_RATIO}:1 in {i.filename}: zip bomb suspected")
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names:
+        raise RejectedFile("压缩包里没有 Excel 工作簿", "a zip file without an Excel workbook (xl/workbook.xml)")
+    return sum(i.file_size for i in infos
+               if i.filename.startswith("xl/worksheets/") or i.filename == "xl/sharedStrings.xml")
+
+
+def _open_xlsx(path: Path, max_bytes: int) -> RowSource:
+    xml_size = check_zip(path, max_bytes)
+    if xml_size > CALAMINE_XML_BUDGET:
+        return OpenpyxlSource(path)
+    return CalamineSource(path)
+
+
+def _corrupt(err: BaseException, row: int | None = None) -> RejectedFile:
+    return RejectedFile("Excel 文件已损坏", f"corrupt xlsx: {type(err).__name__}: {err}", row=row)
+
+
+class CalamineSource(RowSource):
+    """The whole sheet decoded by calamine (Rust): ~4 s and ~500 MB for 200k × 32."""
+
+    engine = "calamine"
+
+    def __init__(self, path: Path):
+        from python_calamine import CalamineError, CalamineWorkbook
+
+        try:
+            self._book = CalamineWorkbook.from_path(str(path))
+            if not self._book.sheet_names:
+                raise RejectedFile("Excel 文件里没有工作表", "the xlsx has no worksheet")
+            sheet = self._book.get_sheet_by_index(_first_visible(self._book))
+        except (CalamineError, zipfile.BadZipFile, ValueError, OSError) as err:
+            raise _corrupt(err) from err
+        self.sheet = sheet.name
+        self._height = max(sheet.height, 1)
+        self._done = 0
+        first = sheet.start[0] + 1 if sheet.start else 1
+        self.rows = self._iter(sheet.iter_rows(), first)
+
+    def _iter(self, rows: Iterator[Cells], first: int) -> Iterator[Row]:
+        for self._done, cells in enumerate(rows, 1):
+            yield first + self._done - 1, cells
+
+    def progress(self) -> float:
+        return min(self._done / self._height, 1.0)
+
+    def close(self) -> None:
+        self._book.close()
+
+
+def _first_visible(book: Any) -> int:
+    from python_calamine import SheetVisibleEnum
+
+    for index, meta in enumerate(book.sheets_metadata):
+        if meta.visible == SheetVisibleEnum.Visible:
+            return index
+    return 0
+
+
+class OpenpyxlSource(RowSource):
+    """openpyxl read_only: slower than calamine but memory stays flat on huge sheets."""
+
+    engine = "openpyxl"
+
+    def __init__(self, path: Path):
+        import openpyxl
+
+        try:
+            self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            sheet = next(ws for ws in self._book.worksheets if ws.sheet_state == "visible")
+        except StopIteration:
+            raise RejectedFile("Excel 文件里没有工作表", "the xlsx has no worksheet") from None
+        except Exception as err:  # openpyxl raises many kinds (KeyError, XML errors) for one cause
+            raise _corrupt(err) from err
+        self.sheet = sheet.title
+        self._height = max(sheet.max_row or 1, 1)
+        sheet.reset_dimensions()  # a wrong <dimension> would otherwise cut the rows short
+        self._done = 0
+        self.rows = self._iter(sheet)
+
+    def _iter(self, sheet: Any) -> Iterator[Row]:
+        n = 0
+        try:
+            for n, row in enumerate(sheet.iter_rows(values_only=True), 1):  # gaps come as empty rows
+                self._done = n
+                yield n, ["" if v is None else v for v in row]
+        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, SyntaxError) as err:
+            # SyntaxError covers xml.etree's ParseError
+            raise _corrupt(err, n + 1) from err
+
+    def progress(self) -> float:
+        return min(self._done / self._height, 1.0)
+
+    def close(self) -> None:
+        self._book.close()

@@ -1,0 +1,134 @@
+"""The normalized records every export parser yields.
+
+A parser turns one platform's rows into these plain values; the tracker's ingest
+stores them.  Nothing here knows about a database.  Ids stay strings from the first
+byte read, money is ``Decimal``, times are timezone-aware UTC ``datetime``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+# Order status vocabulary shared by every platform (the raw text is kept beside it).
+# ``unknown`` is what an unmapped platform status becomes: counted and shown, never
+# silently taken for one of the others.
+ORDER_STATUSES = ("awaiting_payment", "awaiting_shipment", "shipped", "finished", "closed", "unknown")
+
+# Refund status vocabulary (raw text kept beside it); ``unknown`` as above.
+REFUND_STATUSES = ("requested", "awaiting_return", "returning", "refused", "succeeded", "closed", "unknown")
+
+
+@dataclass(slots=True, frozen=True)
+class ShipmentRef:
+    """One waybill named by an export.  ``carrier`` is our code or None if unknown."""
+
+    waybill: str
+    carrier: str | None
+    carrier_raw: str = ""
+
+
+@dataclass(slots=True)
+class OrderRecord:
+    row: int  # 1-based row number in the file, header included (what a spreadsheet shows)
+    platform: str  # taobao | pdd | douyin | jd | custom
+    platform_order_id: str
+    status: str  # one of ORDER_STATUSES
+    status_raw: str
+    parent_order_id: str | None = None  # 主订单编号 when the export splits orders
+    shop_name: str | None = None  # 店铺名称 when the export carries it
+    buyer_nick: str | None = None
+    receiver_name: str | None = None
+    receiver_phone: str | None = None
+    receiver_address: str | None = None
+    province: str | None = None  # full official name, e.g. 浙江省
+    city: str | None = None
+    district: str | None = None
+    buyer_message: str | None = None
+    seller_memo: str | None = None
+    requested_carriers: tuple[str, ...] = ()  # carriers the buyer/seller asked for
+    excluded_carriers: tuple[str, ...] = ()  # carriers the buyer/seller ruled out
+    item_summary: str | None = None
+    item_count: int | None = None
+    total_amount: Decimal | None = None  # goods + postage the buyer owed
+    paid_amount: Decimal | None = None  # what the buyer actually paid
+    postage: Decimal | None = None
+    refund_amount: Decimal | None = None
+    delay_compensation: Decimal | None = None  # 延迟发货自动赔付金额
+    created_at: datetime | None = None
+    paid_at: datetime | None = None
+    ship_deadline: datetime | None = None  # 承诺发货时间 when the platform states it
+    shipped_at: datetime | None = None
+    confirmed_at: datetime | None = None  # 确认收货时间 (also auto-confirm)
+    closed_reason: str | None = None
+    after_sale_status: str | None = None  # raw 售后状态 text where the order export has it
+    shipping_method: str | None = None  # 运送方式
+    shipments: tuple[ShipmentRef, ...] = ()
+
+
+@dataclass(slots=True)
+class ItemRecord:
+    row: int
+    platform: str
+    platform_order_id: str
+    title: str
+    quantity: int = 1
+    sub_order_id: str | None = None
+    price: Decimal | None = None
+    sku: str | None = None
+    outer_id: str | None = None  # 商家编码
+    status_raw: str | None = None
+    refund_status: str | None = None
+    refund_amount: Decimal | None = None
+    paid_amount: Decimal | None = None
+
+
+@dataclass(slots=True)
+class RefundRecord:
+    row: int
+    platform: str
+    refund_id: str
+    platform_order_id: str
+    status: str  # one of REFUND_STATUSES
+    status_raw: str
+    amount: Decimal | None = None  # 买家退款金额
+    paid_amount: Decimal | None = None  # 买家实际支付金额
+    reason: str | None = None  # 买家退款原因, e.g. 物流一直未送达
+    description: str | None = None  # 买家退款说明
+    requested_at: datetime | None = None
+    finished_at: datetime | None = None
+    paid_at: datetime | None = None  # 订单付款时间
+    timeout_at: datetime | None = None  # 超时时间: when the current refund step times out
+    returned_at: datetime | None = None  # 买家退货时间
+    goods_status: str | None = None  # 货物状态: 买家未收到货 / 买家已收到货 / 已退货
+    needs_return: bool | None = None
+    after_sale_phase: str | None = None  # 售中 / 售后
+    responsible_party: str | None = None  # 责任方
+    item_title: str | None = None
+    return_shipment: ShipmentRef | None = None  # 退货物流单号 + 公司
+
+
+@dataclass(slots=True, frozen=True)
+class RowError:
+    row: int
+    reason: str  # readable, Chinese first: "订单编号为空 (missing order id)"
+    column: str | None = None
+    value: str | None = None
+
+
+Record = OrderRecord | ItemRecord | RefundRecord
+
+
+@dataclass(slots=True)
+class ExportInfo:
+    """What the reader learned about a file before the first record."""
+
+    format: str  # e.g. taobao_orders, taobao_items, taobao_refunds, pdd_orders, douyin_orders, jd_orders, mapped
+    platform: str
+    kind: str  # orders | items | refunds
+    encoding: str | None  # None for xlsx
+    header_row: int
+    columns: list[str] = field(default_factory=list)
+    engine: str = "csv"  # csv | calamine | openpyxl: how the cells were read
+    sheet: str | None = None  # xlsx: the sheet the records come from
+    unmapped_columns: list[str] = field(default_factory=list)  # header cells no alias knows

@@ -1,0 +1,203 @@
+"""Ingest of real-format export files into SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+import imports
+from exportfiles import (
+    taobao_item_row,
+    taobao_order_row,
+    taobao_refund_row,
+    write_taobao_items_csv,
+    write_taobao_orders_csv,
+    write_taobao_orders_xlsx,
+    write_taobao_refunds_csv,
+)
+from imports.records import OrderRecord
+from tracker.ingest import ORDER_FACTS, import_file, merge_order, order_facts
+from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
+
+NOW = datetime(2026, 11, 12, 2, 0, tzinfo=timezone.utc)
+
+
+def run(engine, path, tmp_path, **kw):
+    return import_file(engine, path, max_bytes=10**9, reports_dir=tmp_path / "reports", now=NOW, **kw)
+
+
+def count(engine, model) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def orders_by_id(engine) -> dict[str, Order]:
+    with engine.connect() as conn:
+        return {o.platform_order_id: o for o in conn.execute(select(Order))}
+
+
+def test_taobao_csv_lands_with_exact_money_utc_times_and_shipments(engine, tmp_path):
+    rows = [
+        taobao_order_row(订单编号="3912345678901234567", 买家实际支付金额="1288.50", 收货地址="新疆 乌鲁木齐市 天山区 解放南路1号(830000)"),
+        taobao_order_row(订单编号="3912345678901234568", 物流单号="YT1234567890123，YT1234567890124",
+                         物流公司="圆通速递", 买家留言="麻烦发顺丰，不要中通", 联系手机="13912345678"),
+        taobao_order_row(订单编号="3912345678901234569", 订单状态="买家已付款，等待卖家发货", 物流单号="", 物流公司="", 发货时间=""),
+    ]
+    path = write_taobao_orders_csv(tmp_path / "ExportOrderList202611120930.csv", rows)
+    summary = run(engine, path, tmp_path)
+
+    assert (summary.rows_read, summary.created, summary.updated, summary.unchanged, summary.rejected) == (3, 3, 0, 0, 0)
+    orders = orders_by_id(engine)
+    first = orders["3912345678901234567"]
+    assert first.paid_amount == Decimal("1288.50")
+    assert first.province == "新疆维吾尔自治区" and first.city == "乌鲁木齐市"
+    assert first.paid_at == datetime(2026, 11, 10, 16, 0, 9, tzinfo=timezone.utc)  # 00:00:09 in Shanghai
+    assert first.status == "shipped" and first.status_raw == "卖家已发货，等待买家确认"
+    second = orders["3912345678901234568"]
+    assert second.requested_carriers == "sf" and second.excluded_carriers == "zto"
+    assert second.phone_tail == "5678"
+    assert orders["3912345678901234569"].status == "awaiting_shipment"
+
+    with engine.connect() as conn:
+        ships = conn.execute(select(Shipment).order_by(Shipment.waybill)).all()
+        shop = conn.execute(select(Shop)).one()
+    assert [(s.waybill, s.carrier, s.kind) for s in ships] == [
+        ("73100000000001", "zto", "original"),
+        ("YT1234567890123", "yto", "original"),
+        ("YT1234567890124", "yto", "original"),
+    ]
+    assert all(s.next_poll_at == NOW and not s.done for s in ships)  # due for polling at once
+    assert shop.name == "示例旗舰店"
+
+
+def test_reimport_same_file_changes_nothing_and_newer_export_updates(engine, tmp_path):
+    rows = [taobao_order_row(订单编号=str(3900000000000000000 + i)) for i in range(5)]
+    path = write_taobao_orders_csv(tmp_path / "a.csv", rows)
+    run(engine, path, tmp_path)
+    again = run(engine, path, tmp_path)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 5)
+    assert count(engine, Order) == 5 and count(engine, Shipment) == 5
+
+    rows[0].update(订单状态="交易成功", 确认收货时间="2026-11-21 18:30:00")
+    newer = run(engine, write_taobao_orders_csv(tmp_path / "b.csv", rows), tmp_path)
+    assert (newer.created, newer.updated, newer.unchanged) == (0, 1, 4)
+    done = orders_by_id(engine)["3900000000000000000"]
+    assert done.status == "finished"
+    assert done.confirmed_at == datetime(2026, 11, 21, 10, 30, tzinfo=timezone.utc)
+
+    # The older export again: nothing moves backwards.
+    stale = run(engine, path, tmp_path)
+    assert (stale.updated, stale.unchanged) == (0, 5)
+    done = orders_by_id(engine)["3900000000000000000"]
+    assert done.status == "finished" and done.confirmed_at is not None
+    assert count(engine, Order) == 5 and count(engine, ImportBatch) == 4
+
+
+def test_changed_waybill_supersedes_the_old_shipment(engine, tmp_path):
+    row = taobao_order_row(订单编号="3900000000000000042", 物流单号="73100000000042")
+    run(engine, write_taobao_orders_csv(tmp_path / "a.csv", [row]), tmp_path)
+    row.update(物流单号="YT9000000000042", 物流公司="圆通速递")
+    run(engine, write_taobao_orders_csv(tmp_path / "b.csv", [row]), tmp_path)
+    with engine.connect() as conn:
+        ships = {s.waybill: s for s in conn.execute(select(Shipment))}
+    assert ships["73100000000042"].superseded_at == NOW
+    assert ships["YT9000000000042"].superseded_at is None and ships["YT9000000000042"].carrier == "yto"
+
+
+def test_bad_rows_are_reported_with_row_numbers_and_the_rest_goes_in(engine, tmp_path):
+    rows = [
+        taobao_order_row(),
+        taobao_order_row(订单编号=""),  # row 3: no order id
+        taobao_order_row(订单付款时间="昨天下午"),  # row 4: bad date
+        taobao_order_row(买家实际支付金额="五十九"),  # row 5: bad amount
+        taobao_order_row(),
+    ]
+    summary = run(engine, write_taobao_orders_csv(tmp_path / "ExportOrderList1.csv", rows), tmp_path)
+    assert (summary.created, summary.rejected) == (2, 3)
+    assert count(engine, Order) == 2
+    with open(summary.error_report, encoding="utf-8-sig", newline="") as f:
+        report = list(csv.reader(f))
+    assert [r[0] for r in report[1:]] == ["3", "4", "5"]
+    assert all(r[1] for r in report[1:])  # every row says why
+    with engine.connect() as conn:
+        batch = conn.execute(select(ImportBatch)).one()
+    assert (batch.rejected, batch.created, batch.error_report) == (3, 2, summary.error_report)
+
+
+def test_xlsx_export_imports_like_the_csv(engine, tmp_path):
+    rows = [taobao_order_row(订单编号=str(3900000000000001000 + i)) for i in range(3)]
+    summary = run(engine, write_taobao_orders_xlsx(tmp_path / "ExportOrderList.xlsx", rows), tmp_path)
+    assert (summary.created, summary.rejected) == (3, 0)
+    assert orders_by_id(engine)["3900000000000001001"].paid_amount == Decimal("59.00")
+
+
+def test_items_attach_to_imported_orders_and_unknown_orders_are_row_errors(engine, tmp_path):
+    order = taobao_order_row(订单编号="3900000000000000777")
+    run(engine, write_taobao_orders_csv(tmp_path / "o.csv", [order]), tmp_path)
+    items = [
+        taobao_item_row(订单编号="3900000000000000777", 标题="羽绒服", 购买数量="2", 价格="59.00"),
+        taobao_item_row(订单编号="3900000000000000777", 标题="围巾", 价格="19.90"),
+        taobao_item_row(订单编号="3900000000000000999", 标题="手套"),
+    ]
+    path = write_taobao_items_csv(tmp_path / "ExportOrderDetailList.csv", items)
+    summary = run(engine, path, tmp_path)
+    assert (summary.created, summary.rejected) == (2, 1)
+    again = run(engine, path, tmp_path)
+    assert (again.created, again.unchanged) == (0, 2)
+    with engine.connect() as conn:
+        lines = conn.execute(select(OrderItem).order_by(OrderItem.line_no)).all()
+    assert [(i.title, i.quantity, i.price) for i in lines] == [("羽绒服", 2, Decimal("59.00")), ("围巾", 1, Decimal("19.90"))]
+
+
+def test_refunds_link_to_orders_and_return_waybills_become_return_shipments(engine, tmp_path):
+    order = taobao_order_row(订单编号="3900000000000000555")
+    run(engine, write_taobao_orders_csv(tmp_path / "o.csv", [order]), tmp_path)
+    refund = taobao_refund_row(订单编号="3900000000000000555", 退款状态="卖家已经同意退款，等待买家退货",
+                               买家退款原因="商品破损/少件", 退货物流单号="SF1234567890123", 退货物流公司="顺丰速运")
+    summary = run(engine, write_taobao_refunds_csv(tmp_path / "ExportRefundList.csv", [refund]), tmp_path)
+    assert summary.created == 1
+    with engine.connect() as conn:
+        stored = conn.execute(select(Refund)).one()
+        ret = conn.execute(select(Shipment).where(Shipment.kind == "return")).one()
+        order_id = conn.execute(select(Order.id)).scalar_one()
+    assert stored.order_id == order_id and stored.reason == "商品破损/少件" and stored.status == "awaiting_return"
+    assert (ret.waybill, ret.carrier, ret.source, ret.order_id) == ("SF1234567890123", "sf", "refund", order_id)
+
+
+def test_an_interrupted_import_leaves_the_database_as_it_was(engine, tmp_path):
+    before = [taobao_order_row(订单编号="3900000000000000001")]
+    run(engine, write_taobao_orders_csv(tmp_path / "a.csv", before), tmp_path)
+    many = [taobao_order_row(订单编号=str(3900000000000100000 + i)) for i in range(5000)]
+    path = write_taobao_orders_csv(tmp_path / "big.csv", many)
+
+    def crash(_fraction):
+        raise KeyboardInterrupt  # as if the user hit Ctrl-C after the first chunk was written
+
+    with pytest.raises(KeyboardInterrupt):
+        run(engine, path, tmp_path, progress=crash)
+    assert count(engine, Order) == 1 and count(engine, Shipment) == 1 and count(engine, ImportBatch) == 1
+    assert not list((tmp_path / "reports").glob("*.csv"))
+
+
+def test_a_rejected_file_writes_nothing(engine, tmp_path):
+    junk = tmp_path / "ExportOrderList.csv"
+    junk.write_text("name,age\nalice,3\n", encoding="utf-8")
+    with pytest.raises(imports.RejectedFile):
+        run(engine, junk, tmp_path)
+    assert count(engine, ImportBatch) == 0 and count(engine, Order) == 0
+
+
+def _facts(status: str, status_raw: str, confirmed_at=None) -> tuple:
+    return order_facts(OrderRecord(row=2, platform="taobao", platform_order_id="1", status=status,
+                                   status_raw=status_raw, confirmed_at=confirmed_at, province="浙江省"))
+
+
+def test_merge_keeps_known_facts_and_never_moves_status_backwards():
+    finished = _facts("finished", "交易成功", confirmed_at=NOW)
+    assert merge_order(finished, _facts("shipped", "卖家已发货，等待买家确认")) == finished
+    closed = merge_order(_facts("awaiting_shipment", "买家已付款，等待卖家发货"), _facts("closed", "交易关闭"))
+    assert closed[ORDER_FACTS.index("status")] == "closed"
+    assert closed[ORDER_FACTS.index("status_raw")] == "交易关闭"

@@ -1,0 +1,496 @@
+"""Ingest: a platform export into the database, idempotently, one transaction per file.
+
+    file ─► imports.open_export ─► records, row errors ─► chunks of 2,000 records
+      orders    (shop, order id) known?  no → insert · facts changed → merge + update · else unchanged
+      shipments waybills an order names: new → insert (due for polling at once);
+                no longer named by a newer export → superseded
+      items     (order, line) upsert; lines of unknown orders are row errors
+      refunds   (shop, refund id) upsert; a return waybill becomes a return shipment
+    batch row and counts go in the same transaction, so a crash or kill leaves the
+    database as it was before the file; row errors go to a CSV report next to it.
+
+A newer export never moves an order backwards: a stale file re-imported after a newer
+one keeps 交易成功 and the times already known (see ``merge_order``).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from itertools import islice
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, select, update
+
+import imports
+from couriers import carriers
+from imports.records import ItemRecord, OrderRecord, RefundRecord, RowError, ShipmentRef
+from tracker.bulk import BulkTable, lookup
+from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
+
+CHUNK = 2000
+
+# Fields of OrderRecord stored as-is on Order (record name → column name).
+ORDER_FIELDS = {
+    "parent_order_id": "parent_order_id",
+    "status": "status",
+    "status_raw": "status_raw",
+    "buyer_nick": "buyer_nick",
+    "receiver_name": "receiver_name",
+    "receiver_phone": "receiver_phone",
+    "receiver_address": "receiver_address",
+    "province": "province",
+    "city": "city",
+    "district": "district",
+    "buyer_message": "buyer_message",
+    "seller_memo": "seller_memo",
+    "item_summary": "item_summary",
+    "item_count": "item_count",
+    "total_amount": "total_amount",
+    "paid_amount": "paid_amount",
+    "postage": "postage",
+    "refund_amount": "refund_amount",
+    "delay_compensation": "delay_compensation",
+    "created_at": "ordered_at",
+    "paid_at": "paid_at",
+    "ship_deadline": "ship_deadline",
+    "shipped_at": "shipped_at",
+    "confirmed_at": "confirmed_at",
+    "closed_reason": "closed_reason",
+    "after_sale_status": "after_sale_status",
+    "shipping_method": "shipping_method",
+}
+# Derived columns, after the stored fields.
+ORDER_FACTS = (*ORDER_FIELDS.values(), "phone_tail", "requested_carriers", "excluded_carriers")
+_STATUS_AT = ORDER_FACTS.index("status")
+_STATUS_RAW_AT = ORDER_FACTS.index("status_raw")
+
+# How far along an order is; a stale export must not move it backwards.
+STATUS_RANK = {"awaiting_payment": 0, "awaiting_shipment": 1, "shipped": 2, "finished": 3, "closed": 3}
+
+KIND_ORDER = {"orders": 0, "items": 1, "refunds": 2}
+
+
+@dataclass
+class ImportSummary:
+    file: str
+    format: str
+    platform: str
+    batch_id: int
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    shipments_added: int = 0
+    error_report: str | None = None
+    seconds: float = 0.0
+    errors_preview: list[RowError] = field(default_factory=list)
+
+
+def order_facts(rec: OrderRecord) -> tuple:
+    """The stored facts of an order record, in ``ORDER_FACTS`` order."""
+    phone = rec.receiver_phone
+    tail = phone[-4:] if phone and len(phone) >= 4 and phone[-4:].isdigit() else None
+    return (
+        *(getattr(rec, name) for name in ORDER_FIELDS),
+        tail,
+        ",".join(rec.requested_carriers) or None,
+        ",".join(rec.excluded_carriers) or None,
+    )
+
+
+def facts_hash(values: Iterable) -> str:
+    return hashlib.blake2b(repr(tuple(values)).encode(), digest_size=8).hexdigest()
+
+
+def merge_order(old: tuple, new: tuple) -> tuple:
+    """The facts after importing ``new`` over ``old``: newer data wins, nothing known is lost.
+
+    A value the new export leaves empty keeps the old one (an older export layout
+    lacks 发货时间, say), and the status never moves backwards in ``STATUS_RANK``.
+    """
+    merged = [n if n is not None else o for o, n in zip(old, new)]
+    if STATUS_RANK.get(new[_STATUS_AT], 0) < STATUS_RANK.get(old[_STATUS_AT], 0):
+        merged[_STATUS_AT] = old[_STATUS_AT]
+        merged[_STATUS_RAW_AT] = old[_STATUS_RAW_AT]
+    return tuple(merged)
+
+
+def carrier_note(ref: ShipmentRef) -> str | None:
+    """A readable warning when the number does not fit the named carrier's patterns."""
+    if not ref.carrier:
+        if ref.carrier_raw:
+            return f"未识别的快递公司：{ref.carrier_raw} (unknown carrier)"
+        return None
+    if carriers.matches(ref.carrier, ref.waybill):
+        return None
+    others = [c for c in carriers.guess(ref.waybill) if c != ref.carrier]
+    if not others:
+        return None
+    names = "、".join(carriers.get(c).name for c in others)
+    return f"单号格式更像{names} (number pattern fits {', '.join(others)})"
+
+
+class _ErrorReport:
+    """Row errors streamed to a CSV next to the batch (UTF-8 with BOM, opens in Excel)."""
+
+    def __init__(self, directory: Path, preview: int = 20):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.tmp = directory / f".pending-{os.getpid()}-{time.monotonic_ns()}.csv"
+        self._file = None
+        self._writer = None
+        self.count = 0
+        self.preview: list[RowError] = []
+        self._preview_size = preview
+
+    def add(self, err: RowError) -> None:
+        if self._writer is None:
+            self._file = open(self.tmp, "w", encoding="utf-8-sig", newline="")
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(["行号 row", "原因 reason", "列 column", "值 value"])
+        self._writer.writerow([err.row, err.reason, err.column or "", err.value or ""])
+        self.count += 1
+        if len(self.preview) < self._preview_size:
+            self.preview.append(err)
+
+    def final_path(self, batch_id: int) -> Path:
+        return self.directory / f"batch-{batch_id}-errors.csv"
+
+    def close(self, batch_id: int | None) -> str | None:
+        """Keep the report under its batch's name (``None``: the batch was rolled back)."""
+        if self._file is None:
+            return None
+        self._file.close()
+        if batch_id is None:
+            self.tmp.unlink(missing_ok=True)
+            return None
+        final = self.final_path(batch_id)
+        self.tmp.replace(final)
+        return str(final)
+
+
+def _chunks(it: Iterable, size: int) -> Iterator[list]:
+    it = iter(it)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+class _Ingest:
+    """The state of one file's import inside its transaction."""
+
+    def __init__(self, conn: Connection, summary: ImportSummary, platform: str, shop_name: str | None,
+                 report: _ErrorReport, now: datetime):
+        self.conn = conn
+        self.summary = summary
+        self.platform = platform
+        self.shop_name = shop_name
+        self.report = report
+        self.now = now
+        self._shops: dict[str, int] = {}
+        self.orders = BulkTable(conn, Order.__table__, (
+            "shop_id", "platform", "platform_order_id", *ORDER_FACTS,
+            "source_hash", "first_batch_id", "last_batch_id", "facts_changed_at", "created_at"))
+        self.order_updates = BulkTable(conn, Order.__table__, (
+            *ORDER_FACTS, "source_hash", "last_batch_id", "facts_changed_at"))
+        self.order_touch = BulkTable(conn, Order.__table__, ("source_hash", "last_batch_id"))
+        self.shipments = BulkTable(conn, Shipment.__table__, (
+            "order_id", "kind", "source", "waybill", "carrier", "carrier_raw", "carrier_note",
+            "status", "done", "next_poll_at", "poll_count", "error_count", "created_at", "updated_at"))
+        self.shipment_carrier = BulkTable(conn, Shipment.__table__, (
+            "carrier", "carrier_raw", "carrier_note", "superseded_at", "updated_at"))
+        self.items = BulkTable(conn, OrderItem.__table__, (
+            "order_id", "line_no", "sub_order_id", "title", "sku", "outer_id", "quantity", "price",
+            "paid_amount", "status_raw", "refund_status", "refund_amount"))
+        self.refunds = BulkTable(conn, Refund.__table__, (
+            "shop_id", "platform", "refund_id", "platform_order_id", "order_id", "status", "status_raw",
+            "amount", "paid_amount", "reason", "description", "goods_status", "needs_return",
+            "after_sale_phase", "responsible_party", "item_title", "requested_at", "finished_at",
+            "source_hash", "last_batch_id"))
+        self._item_lines: dict[str, int] = {}
+
+    # shops ---------------------------------------------------------------
+    def shop_id(self, name: str | None) -> int:
+        name = self.shop_name or name or DEFAULT_SHOP.get(self.platform, self.platform)
+        cached = self._shops.get(name)
+        if cached is not None:
+            return cached
+        row = self.conn.execute(select(Shop.id).where(Shop.name == name)).first()
+        if row is None:
+            shop_id = self.conn.execute(
+                Shop.__table__.insert().values(name=name, platform=self.platform, created_at=self.now)
+            ).inserted_primary_key[0]
+        else:
+            shop_id = row[0]
+        self._shops[name] = shop_id
+        return shop_id
+
+    def _orders_by_platform_id(self, order_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """(order id, shop id) of already-imported orders, for files without a shop column."""
+        if self.shop_name:
+            sid = self.shop_id(None)
+            found = lookup(self.conn, Order.__table__, ("shop_id", "platform_order_id"),
+                           [(sid, o) for o in order_ids], ("shop_id",))
+            return {k[1]: (row.id, row.shop_id) for k, row in found.items()}
+        rows = self.conn.execute(
+            select(Order.id, Order.platform_order_id, Order.shop_id)
+            .where(Order.platform == self.platform, Order.platform_order_id.in_(order_ids))
+        )
+        return {r.platform_order_id: (r.id, r.shop_id) for r in rows}
+
+    # orders --------------------------------------------------------------
+    def add_orders(self, records: list[OrderRecord]) -> None:
+        latest: dict[tuple, OrderRecord] = {}
+        for rec in records:  # a file may repeat an order; the later row wins
+            latest[(self.shop_id(rec.shop_name), rec.platform_order_id)] = rec
+        keys = list(latest)
+        existing = lookup(self.conn, Order.__table__, ("shop_id", "platform_order_id"), keys, ("source_hash",))
+        duplicates = len(records) - len(latest)
+        self.summary.unchanged += duplicates
+        new_rows, changed = [], []
+        batch = self.summary.batch_id
+        for key, rec in latest.items():
+            facts = order_facts(rec)
+            digest = facts_hash((facts, rec.shipments))
+            row = existing.get(key)
+            if row is None:
+                new_rows.append((*key, rec.platform, facts, digest))
+            elif row.source_hash == digest:
+                self.summary.unchanged += 1
+            else:
+                changed.append((row.id, rec, facts, digest))
+        if new_rows:
+            self.orders.insert(
+                (shop, platform, oid, *facts, digest, batch, batch, self.now, self.now)
+                for shop, oid, platform, facts, digest in new_rows
+            )
+            self.summary.created += len(new_rows)
+            ids = lookup(self.conn, Order.__table__, ("shop_id", "platform_order_id"),
+                         [(shop, oid) for shop, oid, *_ in new_rows])
+            self._add_shipments({ids[key].id: latest[key].shipments for key in ids}, {})
+        if changed:
+            self._update_orders(changed)
+
+    def _update_orders(self, changed: list[tuple[int, OrderRecord, tuple, str]]) -> None:
+        ids = [c[0] for c in changed]
+        cols = [Order.__table__.c[name] for name in ORDER_FACTS]
+        current = {r[0]: tuple(r[1:]) for r in self.conn.execute(select(Order.id, *cols).where(Order.id.in_(ids)))}
+        moved = self._sync_shipments({order_id: rec.shipments for order_id, rec, _f, _d in changed})
+        updates, touches = [], []
+        batch = self.summary.batch_id
+        for order_id, _rec, facts, digest in changed:
+            merged = merge_order(current[order_id], facts)
+            if merged == current[order_id] and order_id not in moved:
+                touches.append((order_id, (digest, batch)))
+                self.summary.unchanged += 1
+            else:
+                updates.append((order_id, (*merged, digest, batch, self.now)))
+                self.summary.updated += 1
+        self.order_updates.update(updates)
+        self.order_touch.update(touches)
+
+    # shipments -----------------------------------------------------------
+    def _add_shipments(self, by_order: dict[int, tuple[ShipmentRef, ...]], kinds: dict[int, str]) -> None:
+        now = self.now
+        rows = []
+        for order_id, refs in by_order.items():
+            kind = kinds.get(order_id, "original")
+            source = "refund" if kind == "return" else "import"
+            for ref in refs:
+                rows.append((order_id, kind, source, ref.waybill, ref.carrier, ref.carrier_raw or None,
+                             carrier_note(ref), "pending", False, now, 0, 0, now, now))
+        self.shipments.insert(rows)
+        self.summary.shipments_added += len(rows)
+
+    def _sync_shipments(self, by_order: dict[int, tuple[ShipmentRef, ...]], kind: str = "original") -> set[int]:
+        """Bring imported shipments of existing orders in line with the newest export.
+
+        Returns the ids of the orders whose shipments changed.
+        """
+        if not by_order:
+            return set()
+        t = Shipment.__table__
+        source = "refund" if kind == "return" else "import"
+        rows = self.conn.execute(
+            select(t.c.id, t.c.order_id, t.c.waybill, t.c.carrier, t.c.carrier_raw, t.c.carrier_note, t.c.superseded_at)
+            .where(t.c.order_id.in_(list(by_order)), t.c.kind == kind, t.c.source == source)
+        ).all()
+        known: dict[int, dict[str, tuple]] = {}
+        for r in rows:
+            known.setdefault(r.order_id, {})[r.waybill] = r
+        new: dict[int, list[ShipmentRef]] = {}
+        fixes = []
+        moved: set[int] = set()
+        for order_id, refs in by_order.items():
+            mine = known.get(order_id, {})
+            for ref in refs:
+                row = mine.get(ref.waybill)
+                if row is None:
+                    new.setdefault(order_id, []).append(ref)
+                elif (row.carrier, row.carrier_raw, row.superseded_at) != (ref.carrier, ref.carrier_raw or None, None):
+                    fixes.append((row.id, (ref.carrier, ref.carrier_raw or None, carrier_note(ref), None, self.now)))
+                    moved.add(order_id)
+            if refs:  # an export that names no waybill (yet) does not drop the known ones
+                named = {ref.waybill for ref in refs}
+                for waybill, row in mine.items():
+                    if waybill not in named and row.superseded_at is None:
+                        fixes.append((row.id, (row.carrier, row.carrier_raw, row.carrier_note, self.now, self.now)))
+                        moved.add(order_id)
+        self.shipment_carrier.update(fixes)
+        self._add_shipments({oid: tuple(refs) for oid, refs in new.items()}, {oid: kind for oid in new})
+        return moved | set(new)
+
+    # items ---------------------------------------------------------------
+    def add_items(self, records: list[ItemRecord]) -> None:
+        orders = self._orders_by_platform_id(sorted({r.platform_order_id for r in records}))
+        lines: list[tuple[tuple[int, int], ItemRecord]] = []
+        for rec in records:
+            found = orders.get(rec.platform_order_id)
+            if found is None:
+                self._row_error(RowError(rec.row, "订单不存在：请先导入订单报表 (order not imported yet)",
+                                         "订单编号", rec.platform_order_id))
+                continue
+            line_no = self._item_lines.get(rec.platform_order_id, 0) + 1
+            self._item_lines[rec.platform_order_id] = line_no
+            lines.append(((found[0], line_no), rec))
+        cols = self.items.columns[2:]
+        existing = lookup(self.conn, OrderItem.__table__, ("order_id", "line_no"), [k for k, _ in lines], cols)
+        inserts, updates = [], []
+        for key, rec in lines:
+            values = (rec.sub_order_id, rec.title, rec.sku, rec.outer_id, rec.quantity, rec.price,
+                      rec.paid_amount, rec.status_raw, rec.refund_status, rec.refund_amount)
+            row = existing.get(key)
+            if row is None:
+                inserts.append((*key, *values))
+                self.summary.created += 1
+            elif tuple(row[3:]) == values:
+                self.summary.unchanged += 1
+            else:
+                updates.append((row.id, (*key, *values)))
+                self.summary.updated += 1
+        self.items.insert(inserts)
+        self.items.update(updates)
+
+    # refunds -------------------------------------------------------------
+    def add_refunds(self, records: list[RefundRecord]) -> None:
+        orders = self._orders_by_platform_id(sorted({r.platform_order_id for r in records}))
+        latest: dict[tuple[int, str], tuple] = {}
+        for rec in records:
+            found = orders.get(rec.platform_order_id)
+            order_id, shop = found if found else (None, self.shop_id(None))
+            facts = (rec.platform_order_id, order_id, rec.status, rec.status_raw, rec.amount, rec.paid_amount,
+                     rec.reason, rec.description, rec.goods_status, rec.needs_return, rec.after_sale_phase,
+                     rec.responsible_party, rec.item_title, rec.requested_at, rec.finished_at)
+            latest[(shop, rec.refund_id)] = (rec, facts)
+        self.summary.unchanged += len(records) - len(latest)
+        existing = lookup(self.conn, Refund.__table__, ("shop_id", "refund_id"), list(latest), ("source_hash",))
+        inserts, updates, returns = [], [], {}
+        batch = self.summary.batch_id
+        for (shop, refund_id), (rec, facts) in latest.items():
+            digest = facts_hash(facts)
+            row = existing.get((shop, refund_id))
+            if row is None:
+                inserts.append((shop, rec.platform, refund_id, *facts, digest, batch))
+                self.summary.created += 1
+            elif row.source_hash == digest:
+                self.summary.unchanged += 1
+                continue
+            else:
+                updates.append((row.id, (shop, rec.platform, refund_id, *facts, digest, batch)))
+                self.summary.updated += 1
+            if rec.return_shipment and facts[1] is not None:
+                returns.setdefault(facts[1], []).append(rec.return_shipment)
+        self.refunds.insert(inserts)
+        self.refunds.update(updates)
+        if returns:
+            self._sync_shipments({oid: tuple(refs) for oid, refs in returns.items()}, kind="return")
+        if inserts or updates:
+            self.conn.execute(
+                update(Order).where(Order.id.in_([f[1] for _r, f in latest.values() if f[1] is not None]))
+                .values(facts_changed_at=self.now)
+            )
+
+    def _row_error(self, err: RowError) -> None:
+        self.report.add(err)
+        self.summary.rejected += 1
+
+
+DEFAULT_SHOP = {"taobao": "淘宝店铺", "pdd": "拼多多店铺", "douyin": "抖店", "jd": "京东店铺"}
+
+
+def import_file(
+    engine: Engine,
+    path: str | os.PathLike,
+    *,
+    platform: str | None = None,
+    shop: str | None = None,
+    mapping: str | os.PathLike | None = None,
+    max_bytes: int,
+    reports_dir: Path,
+    progress: Callable[[float], None] | None = None,
+    now: datetime | None = None,
+) -> ImportSummary:
+    """Import one export file in one transaction.  Raises ``imports.RejectedFile``."""
+    started = time.perf_counter()
+    now = now or datetime.now(timezone.utc)
+    path = Path(path)
+    with imports.open_export(path, platform=platform, mapping=mapping, max_bytes=max_bytes) as export:
+        info = export.info
+        sha = _sha256(path)
+        report = _ErrorReport(reports_dir)
+        batch_id = None
+        try:
+            with engine.begin() as conn:
+                batch_id = conn.execute(ImportBatch.__table__.insert().values(
+                    file_name=path.name, file_sha256=sha, file_size=path.stat().st_size, format=info.format,
+                    platform=info.platform, started_at=now,
+                )).inserted_primary_key[0]
+                summary = ImportSummary(str(path), info.format, info.platform, batch_id)
+                ingest = _Ingest(conn, summary, info.platform, shop, report, now)
+                handler = {"orders": ingest.add_orders, "items": ingest.add_items, "refunds": ingest.add_refunds}[info.kind]
+                for chunk in _chunks(export.records(), CHUNK):
+                    good = []
+                    for rec in chunk:
+                        summary.rows_read += 1
+                        if isinstance(rec, RowError):
+                            ingest._row_error(rec)
+                        else:
+                            good.append(rec)
+                    if good:
+                        handler(good)
+                    if progress:
+                        progress(export.progress())
+                conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
+                    shop_id=ingest._shops.get(shop) if shop else None,
+                    rows_read=summary.rows_read, created=summary.created, updated=summary.updated,
+                    unchanged=summary.unchanged, rejected=summary.rejected,
+                    error_report=str(report.final_path(batch_id)) if report.count else None,
+                    finished_at=datetime.now(timezone.utc),
+                ))
+        except BaseException:
+            report.close(None)
+            raise
+        summary.error_report = report.close(batch_id)
+        summary.errors_preview = report.preview
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sort_by_kind(paths_and_kinds: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """Orders before their items and refunds, whatever order the user named the files in."""
+    return sorted(paths_and_kinds, key=lambda pk: KIND_ORDER.get(pk[1], 9))
+
+
