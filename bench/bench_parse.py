@@ -81,7 +81,7 @@ def make_xlsx(path: Path, rows: int) -> None:
     except ImportError:
         xlsxwriter = None
     if xlsxwriter is None:
-        import openpyxl  # also writes a shared-string table, slower
+        import openpyxl  # write_only writes inline strings: a bigger sheet XML than Excel's
 
         book = openpyxl.Workbook(write_only=True)
         sheet = book.create_sheet("Sheet1")
@@ -90,7 +90,7 @@ def make_xlsx(path: Path, rows: int) -> None:
             sheet.append([row.get(c, "") for c in COLUMNS])
         book.save(path)
         return
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    book = xlsxwriter.Workbook(str(path))  # not constant_memory: that mode writes inline strings
     sheet = book.add_worksheet("Sheet1")
     sheet.write_row(0, 0, COLUMNS)
     for r, row in enumerate(taobao_rows(rows), 1):
@@ -119,9 +119,19 @@ def full_pass(path: Path, force_stream: bool = False) -> dict:
     return {"records": records, "row_errors": errors, "engine": engine}
 
 
-def child(task: str, path: str) -> None:
-    """Run one timed pass in this process and print its figures as JSON."""
+MAKERS = {"make_csv": make_csv, "make_xlsx": make_xlsx}
+
+
+def child(task: str, path: str, rows: str = "0") -> None:
+    """Run one step in this process: make a file, or time a pass and print its figures as JSON.
+
+    Each step gets its own process because Linux carries ru_maxrss across fork+exec: a
+    child of a parent that had just generated a big file would report the parent's peak.
+    """
     start = time.perf_counter()
+    if task in MAKERS:
+        MAKERS[task](Path(path), int(rows))
+        return
     if task == "bare_csv":
         result = {"records": bare_csv(Path(path))}
     else:
@@ -144,7 +154,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=200_000)
     parser.add_argument("--only", choices=("csv", "xlsx"))
-    parser.add_argument("--child", nargs=2, metavar=("TASK", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -152,14 +162,14 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     plans = []
     if args.only in (None, "csv"):
-        plans.append((OUT / f"ExportOrderList_{args.rows}.csv", args.rows, make_csv, ("bare_csv", "records")))
+        plans.append((OUT / f"ExportOrderList_{args.rows}.csv", args.rows, "make_csv", ("bare_csv", "records")))
     if args.only in (None, "xlsx"):
-        plans.append((OUT / f"ExportOrderList_{args.xlsx_rows}.xlsx", args.xlsx_rows, make_xlsx,
+        plans.append((OUT / f"ExportOrderList_{args.xlsx_rows}.xlsx", args.xlsx_rows, "make_xlsx",
                       ("records", "openpyxl")))
     for path, rows, make, tasks in plans:
         if not path.exists():
             start = time.perf_counter()
-            make(path, rows)
+            subprocess.run([sys.executable, __file__, "--child", make, str(path), str(rows)], check=True)
             print(f"generated {path.name}: {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - start:.0f} s")
         print(f"{path.name} ({path.stat().st_size / 1e6:.0f} MB, {len(COLUMNS)} columns)")
         for task in tasks:

@@ -24,7 +24,7 @@ from types import TracebackType
 from . import douyin, jd, mapped, pdd, taobao_items, taobao_orders, taobao_refunds
 from .formats import Format, Parsed, find_header
 from .mapped import MappingError
-from .reader import RejectedFile, open_rows
+from .reader import RejectedFile, RowSource, open_rows
 from .records import (ORDER_STATUSES, REFUND_STATUSES, ExportInfo, ItemRecord, OrderRecord, Record,
                       RefundRecord, RowError, ShipmentRef)
 
@@ -77,7 +77,7 @@ def candidates(platform: str | None) -> list[Format]:
 class Export:
     """One opened export: ``info`` is known, ``records()`` streams the rows once."""
 
-    def __init__(self, path: Path, source, fmt: Format, header_row: int, header: list[str]):
+    def __init__(self, path: Path, source: RowSource, fmt: Format, header_row: int, header: list[str]):
         self.path = path
         self._source = source
         self._format = fmt

@@ -2,13 +2,15 @@
 
 Taobao's 收货地址 is one string, almost always "浙江省 杭州市 西湖区 文三路 100号(310000)":
 the first space-separated tokens give the answer without any library, and the result
-is cached by those tokens (a promotion's orders share a few thousand districts).  Only
-when that fast path fails (no spaces, an unknown first token) do we ask ``cpca``, which
-costs about half a millisecond a call, and cache its answer by the address prefix.
+is cached by those tokens (a promotion's orders share a few thousand districts).  An
+address without spaces (JD: "江西南昌市青山湖区…") is read by province-name prefix and the
+usual 市/区/县 suffixes.  Only when both fail (no province name up front) do we ask
+``cpca``, which costs about half a millisecond a call, cached by the address prefix.
 PDD and Douyin have separate 省/市/区 columns; ``province_name`` normalizes those.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 # The 34 province-level divisions: official name, then the short forms people write.
@@ -56,10 +58,35 @@ def split_address(address: str | None) -> tuple[str | None, str | None, str | No
         fast = _from_tokens(*tokens[:3])
         if fast[0]:
             return fast
-    return _from_cpca(address[:_CPCA_PREFIX])
+    prefix = address[:_CPCA_PREFIX]
+    return _from_prefix(prefix) or _from_cpca(prefix)
 
 
-@lru_cache(maxsize=65536)
+_CITY = re.compile(r"^(.{1,9}?(?:自治州|地区|盟|市))")
+_DISTRICT = re.compile(r"^(.{1,7}?(?:区|县|市|旗))")
+
+
+@lru_cache(maxsize=8192)
+def _from_prefix(prefix: str) -> tuple[str | None, str | None, str | None] | None:
+    """"江西南昌市青山湖区…" without spaces (JD): province by name, then the usual suffixes."""
+    head = next((p for p in _PREFIXES if prefix.startswith(p)), None)
+    if head is None:
+        return None
+    province, rest = _BY_NAME[head], prefix[len(head):]
+    if province in MUNICIPALITIES:
+        city = province
+        again = next((p for p in _PREFIXES if _BY_NAME[p] == province and rest.startswith(p)), "")
+        rest = rest[len(again):]  # "北京北京市朝阳区"
+    else:
+        m = _CITY.match(rest)
+        if not m:
+            return province, None, None
+        city, rest = m.group(1), rest[m.end():]
+    m = _DISTRICT.match(rest)
+    return province, city, m.group(1) if m else None
+
+
+@lru_cache(maxsize=8192)
 def _from_tokens(first: str, second: str, third: str = "") -> tuple[str | None, str | None, str | None]:
     province = _BY_NAME.get(first)
     if province is None:
@@ -75,7 +102,7 @@ def _from_tokens(first: str, second: str, third: str = "") -> tuple[str | None, 
     return province, city, district
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _from_cpca(prefix: str) -> tuple[str | None, str | None, str | None]:
     import cpca  # imported on first need: it loads its division tables (~0.3 s)
 

@@ -76,7 +76,9 @@ def text(value: object) -> str | None:
         if "\t" in s:
             s = s.replace("\t", "")
         first = s[:1]
-        if first == "=" or first == "'":
+        if first == "'":
+            s = s[1:].lstrip()
+        elif first == "=":
             s = clean(s)
     else:
         s = _cell_text(value)
@@ -95,9 +97,13 @@ def ident(value: object) -> str | None:
         return str(int(value))
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    if type(value) is str:  # fast path for ="123…" and plain digits
+        s = value.strip()
+        if s[:2] == '="' and s[-1:] == '"':
+            s = s[2:-1].strip()
+        if s.isdigit():
+            return s
     s = clean(value)
-    if s.isdigit():
-        return s
     if s in _NULLS:
         return None
     if _SCIENTIFIC.match(s):
@@ -110,7 +116,7 @@ def ident(value: object) -> str | None:
 
 _MONEY_STRIP = " 元¥￥"
 _money_cache: dict[str, Decimal] = {}
-_CACHE_LIMIT = 100_000
+_CACHE_LIMIT = 10_000
 
 
 def money(value: object) -> Decimal | None:
@@ -140,9 +146,14 @@ def money(value: object) -> Decimal | None:
 
 def integer(value: object) -> int | None:
     """Counts such as 购买数量: ``3``, ``3.0``, ``3件``."""
-    if isinstance(value, bool):
+    if type(value) is str:
+        try:
+            return int(value)  # int() itself ignores surrounding whitespace and tabs
+        except ValueError:
+            pass
+    elif isinstance(value, bool):
         raise BadCell("数量无法识别 (not a whole number)")
-    if isinstance(value, int):
+    elif isinstance(value, int):
         return value
     if type(value) is float:
         if value.is_integer():
@@ -193,12 +204,13 @@ def when(value: object) -> datetime | None:
     is tried first: it is three times faster than ``strptime``.
     """
     if type(value) is str:
-        s = clean(value)
+        s = value.strip()
         try:  # parsing it as UTC and moving it back 8 h avoids a slow tzinfo replace()
             dt = datetime.fromisoformat(s + "+00:00")
             if dt.tzinfo is not None:  # (a date alone comes back naive: handled below)
                 return dt - SHANGHAI_OFFSET
         except ValueError:
+            s = clean(s)
             if s in _NULLS or s.startswith("0000"):
                 return None
             try:

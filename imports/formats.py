@@ -6,8 +6,9 @@ and its status vocabulary.  Each cell's converter follows from the record field'
 never converts a value by hand and a new platform is one new table.
 
     header row ─► plan: (field, column index, converter) for every known column
-    each row   ─► converted values ─► the kind's builder: status, waybills, province,
-                  carrier wishes ─► OrderRecord | ItemRecord | RefundRecord, or RowError
+    rows, in batches, column by column ─► converted columns ─► the kind's builder: status,
+        waybills, province, carrier wishes ─► OrderRecord | ItemRecord | RefundRecord
+        (a row without its id, or with a cell its converter refuses, becomes a RowError)
 
 Pseudo fields that are not record attributes: ``status`` (the raw status text),
 ``waybill`` + ``carrier`` (separate columns, several waybills per cell allowed),
@@ -38,7 +39,7 @@ ID_FIELDS = {"orders": ("platform_order_id",), "items": ("platform_order_id",),
              "refunds": ("refund_id", "platform_order_id")}
 PSEUDO_FIELDS: dict[str, tuple[str, ...]] = {
     "orders": ("status", "waybill", "carrier", "express"),
-    "items": (),
+    "items": ("status",),
     "refunds": ("status", "return_waybill", "return_carrier"),
 }
 # Set by the builders, never read from a column.
@@ -54,8 +55,6 @@ _ID_NAMES = {"platform_order_id": ("订单编号", "order id"), "refund_id": ("�
 def field_names(kind: str) -> tuple[str, ...]:
     """What a column may map to for this kind of export (record fields and pseudo fields)."""
     own = tuple(f.name for f in dataclasses.fields(RECORDS[kind]) if f.name not in DERIVED)
-    if kind == "items":
-        own += ("status",)
     return own + PSEUDO_FIELDS[kind]
 
 
@@ -169,7 +168,7 @@ class Format:
         return _with_ids(self.kind, numbers, records, columns)
 
 
-BATCH_ROWS = 512
+BATCH_ROWS = 128  # small enough that a batch dies young (cheap garbage collection)
 
 
 def _bad_cell(row: Row, plan: list, columns: dict[str, str]) -> RowError:
@@ -246,7 +245,7 @@ def _order_shipments(waybill: str | None, carrier: str | None, express: str | No
     return shipments(waybill, carrier) + combined_shipments(express) if waybill or express else ()
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _wishes(message: str | None, memo: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return carrier_request.parse(message, memo) if message or memo else ((), ())
 
@@ -288,7 +287,7 @@ def find_header(rows: Iterator[Row], candidates: Iterable[Format], limit: int = 
             missing = fmt.missing(present)
             if not missing:
                 return fmt, n, names
-            if len(missing) < len(fmt.signature) and (closest is None or len(missing) < len(closest[2])):
+            if 2 * len(missing) <= len(fmt.signature) and (closest is None or len(missing) < len(closest[2])):
                 closest = (n, fmt, missing)
     if closest:
         n, fmt, missing = closest

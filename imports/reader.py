@@ -10,7 +10,9 @@
 
 Row numbers are what a spreadsheet shows: 1-based, title and header rows included.  For
 CSV a record is one row even when a quoted cell holds newlines (that is how Excel shows
-it), so the number is the record count, not the physical line.
+it), so the number is the record count, not the physical line.  (A decode error in a
+UTF-16 file, decoded as a stream, is reported at the row being read, which can be a few
+rows early.)
 
 Anything that makes the whole file unusable raises ``RejectedFile`` with one line,
 Chinese then English; the caller rolls back the batch.
@@ -84,9 +86,8 @@ def open_rows(path: str | os.PathLike, max_bytes: int) -> RowSource:
     if size > max_bytes:
         raise RejectedFile(f"文件太大：{size:,} 字节，上限 {max_bytes:,}",
                            f"file too large: {size:,} bytes, limit {max_bytes:,}")
-    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        if size <= len(head):
-            raise RejectedFile("文件是空的", "the file is empty")
+    if size <= len(head) and not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):  # blanks, BOMs
+        raise RejectedFile("文件是空的", "the file is empty")
     suffix = path.suffix.lower()
     if head.startswith(_OLE_MAGIC):
         raise RejectedFile("这是旧版 .xls 或加密的 Excel 文件，请另存为 .xlsx 或 CSV",
@@ -138,15 +139,26 @@ class CsvSource(RowSource):
         self.encoding = encoding
         self._size = max(size, 1)
         self._raw = path.open("rb")
-        self._text = io.TextIOWrapper(self._raw, encoding=encoding, errors="strict", newline="")
+        if encoding == "utf-16":  # a newline byte can sit inside a UTF-16 character: decode as a stream
+            lines: Iterator[str] = io.TextIOWrapper(self._raw, encoding=encoding, errors="strict", newline="")
+        else:
+            if encoding == "utf-8-sig":
+                self._raw.seek(len(codecs.BOM_UTF8))
+            lines = self._decoded_lines(codecs.getdecoder(encoding.removesuffix("-sig")))
         first_line = head.split(b"\n", 1)[0]
         delimiter = "\t" if b"\t" in first_line and b"," not in first_line else ","
-        self.rows = self._iter(csv.reader(self._text, delimiter=delimiter))
+        self.rows = self._iter(csv.reader(lines, delimiter=delimiter))
+
+    def _decoded_lines(self, decode) -> Iterator[str]:
+        # Line by line (a newline byte is never part of a UTF-8 or GB18030 character), so a
+        # decode error points at the exact record instead of somewhere in an 8 KB chunk.
+        for line in self._raw:
+            yield decode(line)[0]
 
     def _iter(self, reader: Iterator[list[str]]) -> Iterator[Row]:
         n = 0
         try:
-            for n, cells in enumerate(reader, 1):  # noqa: B007 - n is read in the handlers
+            for n, cells in enumerate(reader, 1):
                 yield n, cells
         except UnicodeDecodeError as err:
             raise RejectedFile(f"无法按 {self.encoding} 解码", f"cannot be decoded as {self.encoding}",
@@ -160,7 +172,7 @@ class CsvSource(RowSource):
         return min(self._raw.tell() / self._size, 1.0)
 
     def close(self) -> None:
-        self._text.close()
+        self._raw.close()
 
 
 # --- XLSX -----------------------------------------------------------------------------

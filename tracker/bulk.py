@@ -1,17 +1,18 @@
 """Set-based writes for the import path, at the speed of the database driver.
 
 Per-object ORM work costs ~20 µs a row and would miss the import targets, so the
-ingest hands whole chunks here: values are converted once per column with the
-column type's own bind processor (so ``Money``/``UTCDateTime`` stay the single
-definition of how a value is stored), then written with one ``executemany`` on
-SQLite, or ``COPY`` on PostgreSQL.
+ingest hands whole chunks here.  Values are converted with the column type's own
+bind processor (``Money``/``UTCDateTime`` stay the single definition of how a value
+is stored), only for the columns that have one; rows are written with one
+``executemany`` on SQLite or ``COPY`` on PostgreSQL, with ids reserved up front so
+no second query is needed to learn them; lookups by natural key are plain SQL.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, tuple_
+from sqlalchemy import Connection, Table
 
 
 class BulkTable:
@@ -23,30 +24,48 @@ class BulkTable:
         self.columns = tuple(columns)
         dialect = conn.dialect
         self.is_postgres = dialect.name == "postgresql"
-        self._processors = [
-            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.columns
+        self.mark = "%s" if self.is_postgres else "?"
+        self._typed = [
+            (i, proc)
+            for i, name in enumerate(self.columns)
+            if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
         ]
         names = ", ".join(self.columns)
         if self.is_postgres:
-            self._copy_sql = f"COPY {table.name} ({names}) FROM STDIN"
+            self._copy_sql = f"COPY {table.name} (id, {names}) FROM STDIN"
         else:
-            marks = ", ".join("?" for _ in self.columns)
-            self._insert_sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
-        mark = "%s" if self.is_postgres else "?"
-        sets = ", ".join(f"{name} = {mark}" for name in self.columns)
-        self._update_sql = f"UPDATE {table.name} SET {sets} WHERE id = {mark}"
+            marks = ", ".join("?" for _ in range(len(self.columns) + 1))
+            self._insert_sql = f"INSERT INTO {table.name} (id, {names}) VALUES ({marks})"
+        sets = ", ".join(f"{name} = {self.mark}" for name in self.columns)
+        self._update_sql = f"UPDATE {table.name} SET {sets} WHERE id = {self.mark}"
 
-    def _bind(self, values: Sequence[Any]) -> tuple:
-        return tuple(
-            value if proc is None or value is None else proc(value)
-            for proc, value in zip(self._processors, values)
-        )
+    def _bind(self, values: Sequence[Any]) -> list:
+        out = list(values)
+        for i, proc in self._typed:
+            value = out[i]
+            if value is not None:
+                out[i] = proc(value)
+        return out
 
-    def insert(self, rows: Iterable[Sequence[Any]]) -> None:
-        """Insert rows given as tuples in ``columns`` order."""
-        bound = [self._bind(r) for r in rows]
-        if not bound:
-            return
+    def reserve_ids(self, n: int) -> range | list[int]:
+        """Ids for ``n`` new rows.  SQLite: the writer holds the lock, so max(id)+1 onwards."""
+        if n == 0:
+            return []
+        name = self.table.name
+        if self.is_postgres:
+            rows = self.conn.exec_driver_sql(
+                f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) FROM generate_series(1, {int(n)})"
+            )
+            return [r[0] for r in rows]
+        start = self.conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {name}").scalar_one() + 1
+        return range(start, start + n)
+
+    def insert(self, rows: Sequence[Sequence[Any]]) -> list[int] | range:
+        """Insert rows given as tuples in ``columns`` order; returns their new ids, in order."""
+        ids = self.reserve_ids(len(rows))
+        if not rows:
+            return ids
+        bound = [(row_id, *self._bind(r)) for row_id, r in zip(ids, rows)]
         if self.is_postgres:
             raw = self.conn.connection.driver_connection
             with raw.cursor() as cur, cur.copy(self._copy_sql) as copy:
@@ -54,6 +73,7 @@ class BulkTable:
                     copy.write_row(row)
         else:
             self.conn.exec_driver_sql(self._insert_sql, bound)
+        return ids
 
     def update(self, rows: Iterable[tuple[int, Sequence[Any]]]) -> None:
         """Update rows given as (id, values in ``columns`` order)."""
@@ -61,25 +81,25 @@ class BulkTable:
         if bound:
             self.conn.exec_driver_sql(self._update_sql, bound)
 
+    def lookup(self, key_columns: Sequence[str], keys: Sequence[tuple], columns: Sequence[str] = ()) -> dict[tuple, tuple]:
+        """Map natural keys to (id, *columns) of the rows found; the key's first part is shared.
 
-def lookup(conn: Connection, table: Table, key_columns: Sequence[str], keys: Sequence[tuple],
-           columns: Sequence[str] = ()) -> dict[tuple, Any]:
-    """Map natural keys to the row (id, *columns) found for them; missing keys are absent."""
-    if not keys:
-        return {}
-    key_cols = [table.c[k] for k in key_columns]
-    wanted = [table.c.id, *key_cols, *(table.c[c] for c in columns)]
-    found: dict[tuple, Any] = {}
-    n = len(key_cols)
-    for start in range(0, len(keys), 2000):
-        part = keys[start:start + 2000]
-        if n == 1:
-            cond = key_cols[0].in_([k[0] for k in part])
-        elif len({k[0] for k in part}) == 1:
-            # One shop per chunk is the common case: a plain IN on the second key.
-            cond = (key_cols[0] == part[0][0]) & key_cols[1].in_([k[1] for k in part])
-        else:
-            cond = tuple_(*key_cols).in_(part)
-        for row in conn.execute(select(*wanted).where(cond)):
-            found[tuple(row[1:1 + n])] = row
-    return found
+        Chunks come one shop (or one order list) at a time, so the first key column is
+        one value and the second goes into a plain ``IN``: no per-chunk SQL compiling.
+        """
+        found: dict[tuple, tuple] = {}
+        if not keys:
+            return found
+        first, second = key_columns
+        wanted = ", ".join(("id", first, second, *columns))
+        by_first: dict[Any, list] = {}
+        for a, b in keys:
+            by_first.setdefault(a, []).append(b)
+        for a, seconds in by_first.items():
+            for start in range(0, len(seconds), 1000):
+                part = seconds[start:start + 1000]
+                marks = ", ".join(self.mark for _ in part)
+                sql = f"SELECT {wanted} FROM {self.table.name} WHERE {first} = {self.mark} AND {second} IN ({marks})"
+                for row in self.conn.exec_driver_sql(sql, (a, *part)):
+                    found[(row[1], row[2])] = (row[0], *row[3:])
+        return found

@@ -5,14 +5,19 @@ once at start, strictly (a misspelt ``TRACKER_*`` variable stops the command).
 """
 from __future__ import annotations
 
+import logging
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import click
+from sqlalchemy import func, select
 
 import imports
-from tracker import config, db
+from tracker import config, db, worker
 from tracker.ingest import ImportSummary, import_file, sort_by_kind
+from tracker.models import Shipment
+from tracker.polling import Poller, provider_for
 
 EXIT_REJECTED = 2
 
@@ -98,6 +103,81 @@ def _import_one(engine, path, platform, shop, mapping, settings) -> ImportSummar
         def progress(fraction: float) -> None:
             bar.update(int(fraction * 1000) - bar.pos)
         return import_file(engine, path, progress=progress, **kwargs)
+
+
+
+# ---------------------------------------------------------------- courier tracking
+
+
+def _poller(settings: config.Settings, concurrency: int) -> Poller:
+    return Poller(provider_for(settings), name=settings.provider, qps=settings.provider_qps,
+                  concurrency=concurrency)
+
+
+@main.command("poll")
+@click.option("--once", is_flag=True, help="poll everything due now, then exit")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True)
+@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
+def poll_command(once: bool, batch_size: int, concurrency: int) -> None:
+    """查询到期运单 · Query the courier for every due shipment (continuous polling: `tracker worker`)."""
+    if not once:
+        raise click.UsageError("use `tracker poll --once`; `tracker worker` polls continuously")
+    settings = config.get()
+    engine = db.engine()
+    with _poller(settings, concurrency) as poller:
+        report = poller.poll_due(engine, owner=worker.owner_id(), batch_size=batch_size)
+    errors = ", ".join(f"{kind} {n}" for kind, n in report.errors.most_common()) or "无 none"
+    click.echo(f"查询 polled {report.polled} · 新轨迹 events added {report.events_added} · "
+               f"签收 delivered {report.delivered} · 无结果 no trace yet {report.no_trace} · "
+               f"未知状态 unmapped {report.unmapped} · 请求 calls {report.calls}")
+    click.echo(f"错误 errors: {errors}")
+    if report.circuit_open_until is not None:
+        click.echo(f"熔断 circuit open until {report.circuit_open_until:%Y-%m-%d %H:%M:%S} UTC "
+                   f"({settings.provider}): nothing more is sent until then", err=True)
+    with engine.connect() as conn:
+        next_due = conn.execute(select(func.min(Shipment.next_poll_at)).where(Shipment.done.is_(False))).scalar()
+    click.echo(f"下次 next due: {next_due:%Y-%m-%d %H:%M:%S} UTC" if next_due else "下次 next due: none")
+
+
+@main.command("worker")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
+def worker_command(concurrency: int) -> None:
+    """定时任务进程 · Run the scheduler process (poll; subscribe when push is on)."""
+    settings = config.get()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with _poller(settings, concurrency) as poller:
+        worker.run(settings, worker.Context(engine=db.engine(), poller=poller, owner=worker.owner_id()))
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True)
+def serve_command(host: str, port: int) -> None:
+    """网页与推送回调 · Serve the web app (push hooks) with Flask's server."""
+    from tracker.web import create_app
+
+    settings = config.get()
+    logging.basicConfig(level=settings.log_level)
+    create_app(settings, engine=db.engine()).run(host=host, port=port)
+
+
+@main.command("sandbox-courier")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--seed", default="0", show_default=True)
+@click.option("--clock-start", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]), default=None,
+              help="simulated start (UTC if no offset); the clock then moves only when told")
+def sandbox_courier_command(host: str, port: int, seed: str, clock_start) -> None:
+    """模拟快递网络 · Run the sandbox courier network (Kuaidi100 protocol) on localhost."""
+    from couriers import sandbox
+
+    logging.basicConfig(level=logging.INFO)
+    start = clock_start.replace(tzinfo=clock_start.tzinfo or UTC) if clock_start else None
+    click.echo(f"sandbox courier on http://{host}:{port} (seed {seed}); Ctrl-C stops")
+    try:
+        sandbox.run(host, port, seed=seed, clock_start=start)
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

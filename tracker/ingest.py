@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, select, update
 import imports
 from couriers import carriers
 from imports.records import ItemRecord, OrderRecord, RefundRecord, RowError, ShipmentRef
-from tracker.bulk import BulkTable, lookup
+from tracker.bulk import BulkTable
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
 
 CHUNK = 2000
@@ -175,6 +175,11 @@ class _ErrorReport:
         return str(final)
 
 
+def _same_stored(stored: tuple, bound: list) -> bool:
+    """Whether raw stored values equal freshly bound ones (PostgreSQL hands back Decimals as such)."""
+    return all(a == b for a, b in zip(stored, bound))
+
+
 def _chunks(it: Iterable, size: int) -> Iterator[list]:
     it = iter(it)
     while chunk := list(islice(it, size)):
@@ -234,9 +239,8 @@ class _Ingest:
         """(order id, shop id) of already-imported orders, for files without a shop column."""
         if self.shop_name:
             sid = self.shop_id(None)
-            found = lookup(self.conn, Order.__table__, ("shop_id", "platform_order_id"),
-                           [(sid, o) for o in order_ids], ("shop_id",))
-            return {k[1]: (row.id, row.shop_id) for k, row in found.items()}
+            found = self.orders.lookup(("shop_id", "platform_order_id"), [(sid, o) for o in order_ids])
+            return {k[1]: (row[0], sid) for k, row in found.items()}
         rows = self.conn.execute(
             select(Order.id, Order.platform_order_id, Order.shop_id)
             .where(Order.platform == self.platform, Order.platform_order_id.in_(order_ids))
@@ -249,7 +253,7 @@ class _Ingest:
         for rec in records:  # a file may repeat an order; the later row wins
             latest[(self.shop_id(rec.shop_name), rec.platform_order_id)] = rec
         keys = list(latest)
-        existing = lookup(self.conn, Order.__table__, ("shop_id", "platform_order_id"), keys, ("source_hash",))
+        existing = self.orders.lookup(("shop_id", "platform_order_id"), keys, ("source_hash",))
         duplicates = len(records) - len(latest)
         self.summary.unchanged += duplicates
         new_rows, changed = [], []
@@ -259,20 +263,18 @@ class _Ingest:
             digest = facts_hash((facts, rec.shipments))
             row = existing.get(key)
             if row is None:
-                new_rows.append((*key, rec.platform, facts, digest))
-            elif row.source_hash == digest:
+                new_rows.append((key, rec, facts, digest))
+            elif row[1] == digest:
                 self.summary.unchanged += 1
             else:
-                changed.append((row.id, rec, facts, digest))
+                changed.append((row[0], rec, facts, digest))
         if new_rows:
-            self.orders.insert(
-                (shop, platform, oid, *facts, digest, batch, batch, self.now, self.now)
-                for shop, oid, platform, facts, digest in new_rows
-            )
+            ids = self.orders.insert([
+                (shop, rec.platform, oid, *facts, digest, batch, batch, self.now, self.now)
+                for (shop, oid), rec, facts, digest in new_rows
+            ])
             self.summary.created += len(new_rows)
-            ids = lookup(self.conn, Order.__table__, ("shop_id", "platform_order_id"),
-                         [(shop, oid) for shop, oid, *_ in new_rows])
-            self._add_shipments({ids[key].id: latest[key].shipments for key in ids}, {})
+            self._add_shipments({oid: rec.shipments for oid, (_k, rec, _f, _d) in zip(ids, new_rows)}, {})
         if changed:
             self._update_orders(changed)
 
@@ -358,20 +360,19 @@ class _Ingest:
             line_no = self._item_lines.get(rec.platform_order_id, 0) + 1
             self._item_lines[rec.platform_order_id] = line_no
             lines.append(((found[0], line_no), rec))
-        cols = self.items.columns[2:]
-        existing = lookup(self.conn, OrderItem.__table__, ("order_id", "line_no"), [k for k, _ in lines], cols)
+        existing = self.items.lookup(("order_id", "line_no"), [k for k, _ in lines], self.items.columns[2:])
         inserts, updates = [], []
         for key, rec in lines:
-            values = (rec.sub_order_id, rec.title, rec.sku, rec.outer_id, rec.quantity, rec.price,
+            values = (*key, rec.sub_order_id, rec.title, rec.sku, rec.outer_id, rec.quantity, rec.price,
                       rec.paid_amount, rec.status_raw, rec.refund_status, rec.refund_amount)
             row = existing.get(key)
             if row is None:
-                inserts.append((*key, *values))
+                inserts.append(values)
                 self.summary.created += 1
-            elif tuple(row[3:]) == values:
+            elif _same_stored(row[1:], self.items._bind(values)[2:]):
                 self.summary.unchanged += 1
             else:
-                updates.append((row.id, (*key, *values)))
+                updates.append((row[0], values))
                 self.summary.updated += 1
         self.items.insert(inserts)
         self.items.update(updates)
@@ -388,7 +389,7 @@ class _Ingest:
                      rec.responsible_party, rec.item_title, rec.requested_at, rec.finished_at)
             latest[(shop, rec.refund_id)] = (rec, facts)
         self.summary.unchanged += len(records) - len(latest)
-        existing = lookup(self.conn, Refund.__table__, ("shop_id", "refund_id"), list(latest), ("source_hash",))
+        existing = self.refunds.lookup(("shop_id", "refund_id"), list(latest), ("source_hash",))
         inserts, updates, returns = [], [], {}
         batch = self.summary.batch_id
         for (shop, refund_id), (rec, facts) in latest.items():
@@ -397,11 +398,11 @@ class _Ingest:
             if row is None:
                 inserts.append((shop, rec.platform, refund_id, *facts, digest, batch))
                 self.summary.created += 1
-            elif row.source_hash == digest:
+            elif row[1] == digest:
                 self.summary.unchanged += 1
                 continue
             else:
-                updates.append((row.id, (shop, rec.platform, refund_id, *facts, digest, batch)))
+                updates.append((row[0], (shop, rec.platform, refund_id, *facts, digest, batch)))
                 self.summary.updated += 1
             if rec.return_shipment and facts[1] is not None:
                 returns.setdefault(facts[1], []).append(rec.return_shipment)

@@ -205,6 +205,7 @@ class Shipment(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resubscribe_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # after an abort push
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from bisect import bisect_right
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
@@ -91,6 +91,10 @@ class Scan:
     context: str
     code: str  # Kuaidi100 state code (advanced where one exists)
     place: Place
+    local_time: str = field(init=False)  # 'YYYY-MM-DD HH:MM:SS' China time, as answers write it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "local_time", self.time.astimezone(CHINA).isoformat(" ", "seconds")[:19])
 
     @property
     def status_name(self) -> str:
@@ -341,8 +345,7 @@ def _out_for_delivery(trip: _Trip, route: _Route) -> dict[str, str]:
     place, outlet = route.receiver_outlet
     fields = {**trip.delivery_fields(), "outlet": outlet}
     trip.scan("deliver", place, **fields)
-    trip.wait(0.5, 5)
-    trip.daytime()
+    trip.wait(0.3, 3)
     return fields
 
 

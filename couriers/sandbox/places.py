@@ -7,7 +7,7 @@ digits; hubs are the big transfer centres the tongda couriers name in their scan
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,14 +21,14 @@ class Place:
     code: str  # CN330106000000
     center: str | None  # "lng,lat", None when unknown (Kuaidi100 sends null)
     pinyin: str | None
+    # Rendered once: every answer repeats them for each scan.
+    area_name: str = field(init=False)  # 浙江,杭州市,西湖区
+    location: str = field(init=False)  # 浙江省杭州市西湖区
 
-    @property
-    def area_name(self) -> str:
-        return ",".join(p for p in (self.province, self.city, self.district) if p)
-
-    @property
-    def location(self) -> str:
-        return f"{self.province_full}{self.city}{self.district}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "area_name",
+                           ",".join(p for p in (self.province, self.city, self.district) if p))
+        object.__setattr__(self, "location", f"{self.province_full}{self.city}{self.district}")
 
     @property
     def city_short(self) -> str:

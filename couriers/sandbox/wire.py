@@ -21,7 +21,6 @@ import orjson
 
 from couriers.sandbox.journeys import STATES, Journey, Scan, Snapshot
 from couriers.sandbox.places import Place
-from couriers.timeparse import china_now_text
 
 QUERY_FAILURES: Mapping[str, str] = {
     "400": "找不到对应公司",
@@ -76,11 +75,14 @@ def detail_level(resultv2: object) -> int:
         return 0
 
 
-def trace(journey: Journey, snap: Snapshot | None, com: str, resultv2: int) -> dict:
-    """The query body, also a push's ``lastResult``.  ``snap`` None: an empty trace (abort)."""
-    if snap is None:
-        return {"message": "ok", "state": "0", "status": "200", "condition": "", "ischeck": "0",
-                "com": com, "nu": journey.waybill, "data": []}
+def empty_trace(num: str, com: str) -> dict:
+    """The ``lastResult`` of an abort push for a waybill that never had a scan."""
+    return {"message": "ok", "state": "0", "status": "200", "condition": "", "ischeck": "0",
+            "com": com, "nu": num, "data": []}
+
+
+def trace(journey: Journey, snap: Snapshot, com: str, resultv2: int) -> dict:
+    """The query body, also a push's ``lastResult``."""
     advanced = resultv2 >= 4
     body = {
         "message": "ok",
@@ -100,9 +102,9 @@ def trace(journey: Journey, snap: Snapshot | None, com: str, resultv2: int) -> d
 
 
 def _row(scan: Scan, resultv2: int) -> dict:
-    when = china_now_text(scan.time)
     place = scan.place
-    row = {"time": when, "context": scan.context, "ftime": when, "location": place.location}
+    row = {"time": scan.local_time, "context": scan.context, "ftime": scan.local_time,
+           "location": place.location}
     if resultv2 >= 1:
         code = scan.code if resultv2 >= 4 else scan.main_state
         row |= {"areaCode": place.code, "areaName": place.area_name, "status": STATES[code][0],

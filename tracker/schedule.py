@@ -1,0 +1,175 @@
+"""When to ask the courier about a parcel next: pure functions of its state, the policy and ``now``.
+
+    status, shipped_at, first_scan_at, last_event_at, expected arrival, pushed?
+        ─► candidate times (cadence of the state, stall check, pickup deadline,
+           expected arrival, auto-confirm deadline)
+        ─► the earliest one ─► never inside the lock window ─► next_poll_at | None (never again)
+
+    a failed query ─► retry_at: capped exponential backoff with jitter, Retry-After honoured
+        ─► never inside the lock window
+
+The stall check is what keeps polling cheap *and* watchful: a parcel in transit is asked
+about again right after it would cross its stall limit (last scan + limit + a few
+minutes), so a stall is seen minutes after it begins, while a parcel that keeps moving
+costs a handful of calls on its whole journey.  Kuaidi100 locks a waybill queried twice
+within 30 minutes ("否则会造成锁单"): ``_after_lock`` is the one place that enforces it.
+
+The numbers live in ``Policy`` with documented defaults; the classification issue will
+load them from a lead-editable policy file, so nothing here hard-codes a duration.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+H = timedelta(hours=1)
+D = timedelta(days=1)
+
+FINAL = frozenset({"delivered", "returned"})  # never asked about again
+UNSCANNED = frozenset({"pending"})  # known to the courier at most, no scan yet
+
+# Stall limits: no new scan for longer than this in that state is a stall (物流停滞).
+DEFAULT_STALL_LIMITS: Mapping[str, timedelta] = MappingProxyType({
+    "picked_up": 24 * H,  # picked up, never left the outlet
+    "in_transit": 48 * H,  # between two hub scans, promotion backlog included
+    "out_for_delivery": 24 * H,
+    "available_for_pickup": 72 * H,  # 驿站 / locker: the buyer has not collected
+    "failed_attempt": 24 * H,
+    "exception": 48 * H,
+    "returning": 72 * H,
+    "refused": 48 * H,
+    "unknown": 48 * H,
+})
+# Provinces whose parcels take the longest (domain notes: remote route class, 5–7 days).
+REMOTE_PROVINCES = frozenset({"新疆", "西藏", "青海", "宁夏", "内蒙古", "甘肃", "海南"})
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The tunable numbers of the poll schedule (defaults in brackets, why beside each)."""
+
+    lock: timedelta = 30 * timedelta(minutes=1)  # [30 min] Kuaidi100's per-waybill lock
+    stall_limits: Mapping[str, timedelta] = field(default_factory=lambda: DEFAULT_STALL_LIMITS)
+    stall_margin: timedelta = timedelta(minutes=5)  # [5 min] ask just after the limit is crossed
+    unscanned_every: timedelta = 6 * H  # [6 h] no scan yet: pickups happen in daylight
+    pickup_deadline: timedelta = 24 * H  # [24 h] after shipping: the 24-hour pickup rule
+    unscanned_late_every: timedelta = 24 * H  # [24 h] past the pickup deadline, still nothing
+    out_for_delivery_every: timedelta = 4 * H  # [4 h] the courier is on the way
+    pickup_station_every: timedelta = 24 * H  # [24 h] 驿站 / locker: daily
+    failed_attempt_every: timedelta = 24 * H  # [24 h] next day's delivery round
+    overdue_every: timedelta = 12 * H  # [12 h] in transit past the expected arrival
+    transit_same_province: timedelta = 2 * D  # [2 d] expected transit, shipping to start
+    transit_default: timedelta = 3 * D  # [3 d] between provinces
+    transit_remote: timedelta = 6 * D  # [6 d] to or from REMOTE_PROVINCES
+    remote_provinces: frozenset[str] = REMOTE_PROVINCES
+    auto_confirm_after: timedelta = 10 * D  # [10 d] Taobao's auto-confirm after shipping
+    deadline_window: timedelta = 24 * H  # [24 h] before the auto-confirm deadline …
+    near_deadline_every: timedelta = 4 * H  # [4 h] … ask this often
+    push_silence: timedelta = 4 * D  # [4 d] with push on: ask once after this long without news
+    parcel_error_every: timedelta = 24 * H  # [24 h] phone missing, unknown company: data must change
+    retry_base: timedelta = timedelta(minutes=1)  # [1 min] first retry after a provider failure
+    retry_cap: timedelta = 2 * H  # [2 h] backoff ceiling
+    circuit_failures: int = 5  # [5] consecutive provider failures that open the circuit
+    circuit_open_for: timedelta = timedelta(minutes=1)  # [1 min] first opening, doubled each time
+    circuit_open_cap: timedelta = 30 * timedelta(minutes=1)  # [30 min]
+    auth_open_for: timedelta = 10 * timedelta(minutes=1)  # [10 min] bad key / signature
+
+    def stall_limit(self, status: str) -> timedelta:
+        return self.stall_limits.get(status, self.stall_limits["unknown"])
+
+
+DEFAULT_POLICY = Policy()
+
+
+def expected_transit(origin: str | None, destination: str | None, policy: Policy = DEFAULT_POLICY) -> timedelta:
+    """Rough transit time from shipping to signature, by route (provinces as the short name)."""
+    remote = policy.remote_provinces
+    if any(p and any(p.startswith(r) for r in remote) for p in (origin, destination)):
+        return policy.transit_remote
+    if origin and destination and (origin.startswith(destination) or destination.startswith(origin)):
+        return policy.transit_same_province
+    return policy.transit_default
+
+
+def next_poll_at(status: str, *, now: datetime, shipped_at: datetime, first_scan_at: datetime | None,
+                 last_event_at: datetime | None, last_polled_at: datetime | None,
+                 expected_arrival: datetime | None = None, pushed: bool = False,
+                 policy: Policy = DEFAULT_POLICY) -> datetime | None:
+    """The next time to query this parcel, or None when it is finished (delivered, returned).
+
+    ``expected_arrival``: the provider's ETA or ``shipped_at + expected_transit(...)``.
+    ``pushed``: the provider pushes news (subscribed): polling is only a safety net.
+    """
+    if status in FINAL:
+        return None
+    if pushed:
+        since = max(t for t in (last_event_at, last_polled_at, shipped_at) if t is not None)
+        return _after_lock(max(now, since + policy.push_silence), last_polled_at, policy)
+    candidates = [*_cadence(status, now, shipped_at, first_scan_at, last_event_at, expected_arrival, policy)]
+    deadline = shipped_at + policy.auto_confirm_after
+    if deadline - policy.deadline_window <= now < deadline:
+        candidates.append(now + policy.near_deadline_every)
+    future = [c for c in candidates if c > now]
+    return _after_lock(min(future) if future else now, last_polled_at, policy)
+
+
+def _cadence(status: str, now: datetime, shipped_at: datetime, first_scan_at: datetime | None,
+             last_event_at: datetime | None, expected_arrival: datetime | None, policy: Policy) -> list[datetime]:
+    if first_scan_at is None or status in UNSCANNED:
+        deadline = shipped_at + policy.pickup_deadline + policy.stall_margin
+        if now < deadline:
+            return [now + policy.unscanned_every, deadline]
+        return [now + policy.unscanned_late_every]
+    latest = last_event_at or first_scan_at
+    found = [latest + policy.stall_limit(status) + policy.stall_margin]
+    if status == "out_for_delivery":
+        found.append(now + policy.out_for_delivery_every)
+    elif status == "available_for_pickup":
+        found.append(now + policy.pickup_station_every)
+    elif status == "failed_attempt":
+        found.append(now + policy.failed_attempt_every)
+    elif expected_arrival is not None and expected_arrival > now:
+        found.append(expected_arrival)
+    else:
+        found.append(now + policy.overdue_every)
+    return found
+
+
+def retry_at(failures: int, *, now: datetime, last_polled_at: datetime | None, retry_after: float | None = None,
+             counted: bool = False, policy: Policy = DEFAULT_POLICY, rng: random.Random | None = None) -> datetime:
+    """When to try again after ``failures`` failed attempts in a row (1 = the first failure).
+
+    Capped exponential backoff with full jitter over the upper half; a provider's
+    ``Retry-After`` (seconds) is a floor.  ``counted``: the provider may have counted the
+    attempt as a query (it answered, if garbled), so the lock window starts now.
+    """
+    ceiling = _doubled(policy.retry_base, failures, policy.retry_cap)
+    delay = ceiling * (0.5 + 0.5 * (rng or random).random())
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return _after_lock(now + delay, now if counted else last_polled_at, policy)
+
+
+def parcel_error_at(*, now: datetime, policy: Policy = DEFAULT_POLICY) -> datetime:
+    """After a parcel-level error (phone missing, unknown company): data must change first."""
+    return _after_lock(now + policy.parcel_error_every, now, policy)
+
+
+def circuit_open_for(openings: int, policy: Policy = DEFAULT_POLICY) -> timedelta:
+    """How long the circuit stays open after its ``openings``-th opening in a row (1 = first)."""
+    return _doubled(policy.circuit_open_for, openings, policy.circuit_open_cap)
+
+
+def _doubled(base: timedelta, times: int, cap: timedelta) -> timedelta:
+    """``base`` doubled for each of ``times`` after the first, at most ``cap``."""
+    return min(cap, base * 2 ** min(max(0, times - 1), 32))
+
+
+def _after_lock(when: datetime, last_polled_at: datetime | None, policy: Policy) -> datetime:
+    """The lock rule, in one place: never within ``policy.lock`` of the last counted query."""
+    if last_polled_at is None:
+        return when
+    return max(when, last_polled_at + policy.lock)
