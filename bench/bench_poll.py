@@ -38,6 +38,7 @@ from couriers.sandbox import DEFAULT_CUSTOMER, DEFAULT_KEY, SandboxClient  # noq
 from tracker import db  # noqa: E402
 from tracker.models import Order, Shipment, Shop, TrackingEvent  # noqa: E402
 from tracker.polling import Poller  # noqa: E402
+from tracker.transport import StdlibTransport, pooled_client  # noqa: E402
 
 CLOCK_START = datetime(2024, 11, 15, tzinfo=UTC)
 CARRIERS = ("yto", "zto", "sto", "yunda", "jt")
@@ -118,11 +119,11 @@ def _forms(parcels: list[dict]) -> list[str]:
     return forms
 
 
-def bare_loop(url: str, forms: list[str], threads: int = 1) -> float:
+def bare_loop(url: str, forms: list[str], threads: int = 1, transport: httpx.BaseTransport | None = None) -> float:
     """Seconds for a bare httpx loop over the forms (one shared pooled client)."""
     headers = {"content-type": "application/x-www-form-urlencoded"}
     limits = httpx.Limits(max_connections=threads, max_keepalive_connections=threads)
-    with httpx.Client(limits=limits) as client:
+    with httpx.Client(limits=limits, transport=transport) as client:
         def post(form: str) -> None:
             client.post(url + "/poll/query.do", content=form, headers=headers).read()
 
@@ -155,10 +156,13 @@ def main(argv: list[str] | None = None) -> None:
         for threads in args.concurrency:
             rate = len(forms) / bare_loop(url, forms, threads)
             print(f"bare httpx.Client, {threads:>2} threads             {rate:>8.0f} req/s")
+        bare_std = len(forms) / bare_loop(url, forms, transport=StdlibTransport())
+        print(f"bare httpx.Client over StdlibTransport  {bare_std:>8.0f} req/s")
         for concurrency in args.concurrency:
             with tempfile.TemporaryDirectory() as tmp:
                 engine = make_database(Path(tmp), parcels, due=lambda p: CLOCK_START)
-                provider = Kuaidi100(customer=DEFAULT_CUSTOMER, key=DEFAULT_KEY, base_url=url)
+                provider = Kuaidi100(customer=DEFAULT_CUSTOMER, key=DEFAULT_KEY, base_url=url,
+                                     client=pooled_client())
                 with Poller(provider, name="sandbox", concurrency=concurrency) as poller:
                     began = time.perf_counter()
                     report = poller.poll_due(engine, owner="bench", batch_size=args.batch_size,
@@ -166,11 +170,11 @@ def main(argv: list[str] | None = None) -> None:
                     seconds = time.perf_counter() - began
                 with engine.connect() as conn:
                     stored = conn.execute(select(func.count()).select_from(TrackingEvent)).scalar_one()
-                provider.close()
                 engine.dispose()
             rate = report.polled / seconds
             print(f"Poller end to end, {concurrency:>2} threads, batch {args.batch_size}: {report.polled} waybills "
-                  f"in {seconds:.1f}s = {rate:>6.0f} waybills/s ({rate / bare:.2f}× bare sequential); "
+                  f"in {seconds:.1f}s = {rate:>6.0f} waybills/s ({rate / bare:.2f}× bare httpx, "
+                  f"{rate / bare_std:.2f}× bare httpx on the same transport); "
                   f"{stored} events stored, errors {dict(report.errors) or 'none'}")
     finally:
         control.close()

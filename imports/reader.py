@@ -49,14 +49,22 @@ Cells = list[Any]
 Row = tuple[int, Cells]
 
 
+def _rejected(zh: str, en: str, row: int | None) -> "RejectedFile":
+    return RejectedFile(zh, en, row=row)
+
+
 class RejectedFile(Exception):
     """The file as a whole cannot be imported.  ``str()`` is one line: Chinese (English)."""
 
     def __init__(self, zh: str, en: str, *, row: int | None = None):
+        self._parts = (zh, en)
         if row is not None:
             zh, en = f"第 {row} 行：{zh}", f"row {row}: {en}"
         super().__init__(f"{zh} ({en})")
         self.row = row
+
+    def __reduce__(self):  # crosses from the parsing process to the writing one intact
+        return _rejected, (*self._parts, self.row)
 
 
 class RowSource:

@@ -80,6 +80,20 @@ def _mid_transaction(url: str, db_file: Path | None) -> bool:
         )).scalar_one())
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().lower()
+    except FileNotFoundError:
+        return "zombie"
+
+
 def test_killed_mid_import_leaves_the_database_as_before(engine, tmp_path):
     url = engine.url.render_as_string(hide_password=False)
     db_file = Path(engine.url.database) if engine.dialect.name == "sqlite" else None
@@ -94,8 +108,14 @@ def test_killed_mid_import_leaves_the_database_as_before(engine, tmp_path):
         assert proc.poll() is None, "the import finished before it could be killed: " + proc.stdout.read().decode()
         assert time.monotonic() < deadline
         time.sleep(0.02)
+    helpers = _children(proc.pid)
+    assert helpers, "a file this size is parsed in a second process"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    deadline = time.monotonic() + 20
+    while any(Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid) for pid in helpers):
+        assert time.monotonic() < deadline, "the parsing process outlived the killed import"
+        time.sleep(0.1)
     engine.dispose()
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Order)).scalar_one() == 0

@@ -19,10 +19,18 @@ from exportfiles import (
     write_taobao_refunds_csv,
 )
 from imports.records import OrderRecord
+from tracker import ingest
 from tracker.ingest import ORDER_FACTS, import_file, merge_order, order_facts
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
 
 NOW = datetime(2026, 11, 12, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True, params=["parse_here", "parse_in_child"])
+def parse_mode(request, monkeypatch):
+    """Every ingest test runs with parsing in this process and in a second one."""
+    monkeypatch.setattr(ingest, "PARSE_IN_CHILD_BYTES", 0 if request.param == "parse_in_child" else 10**12)
+    return request.param
 
 
 def run(engine, path, tmp_path, **kw):
@@ -201,3 +209,15 @@ def test_merge_keeps_known_facts_and_never_moves_status_backwards():
     closed = merge_order(_facts("awaiting_shipment", "买家已付款，等待卖家发货"), _facts("closed", "交易关闭"))
     assert closed[ORDER_FACTS.index("status")] == "closed"
     assert closed[ORDER_FACTS.index("status_raw")] == "交易关闭"
+
+
+def test_a_file_found_corrupt_midway_is_refused_and_rolled_back(engine, tmp_path):
+    rows = [taobao_order_row(订单编号=str(3900000000000300000 + i)) for i in range(3000)]
+    path = write_taobao_orders_csv(tmp_path / "ExportOrderList.csv", rows)
+    data = bytearray(path.read_bytes())
+    cut = data.index("\r\n".encode(), len(data) * 2 // 3) + 2
+    path.write_bytes(bytes(data[:cut]) + b"\x81\x20\xff\xfe" + bytes(data[cut:]))  # not GB18030
+    with pytest.raises(imports.RejectedFile) as refused:
+        run(engine, path, tmp_path)
+    assert "2001" in str(refused.value) or refused.value.row  # says where
+    assert count(engine, Order) == 0 and count(engine, ImportBatch) == 0

@@ -9,43 +9,64 @@ no second query is needed to learn them; lookups by natural key are plain SQL.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
 
 
-class BulkTable:
-    """Insert, update and look up rows of one table by a natural key."""
+class Binder:
+    """Converts a row's values to what the driver stores, with each column type's own processor.
 
-    def __init__(self, conn: Connection, table: Table, columns: Sequence[str]):
+    Usable without a connection (only the dialect), so a parsing process can bind rows
+    before they reach the one that writes them.
+    """
+
+    def __init__(self, dialect, table: Table, columns: Sequence[str]):
+        self.columns = tuple(columns)
+        self._typed = [
+            (i, proc)
+            for i, name in enumerate(self.columns)
+            if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        ]
+
+    def __call__(self, values: Sequence[Any]) -> tuple:
+        if not self._typed:
+            return tuple(values)
+        out = list(values)
+        for i, proc in self._typed:
+            value = out[i]
+            if value is not None:
+                out[i] = proc(value)
+        return tuple(out)
+
+
+class BulkTable:
+    """Insert, update and look up rows of one table by a natural key.
+
+    ``fixed`` columns take the same value in every row written (the import's timestamp,
+    its batch id): bound once, not once per row.
+    """
+
+    def __init__(self, conn: Connection, table: Table, columns: Sequence[str], fixed: Mapping[str, Any] | None = None):
         self.conn = conn
         self.table = table
         self.columns = tuple(columns)
         dialect = conn.dialect
         self.is_postgres = dialect.name == "postgresql"
         self.mark = "%s" if self.is_postgres else "?"
-        self._typed = [
-            (i, proc)
-            for i, name in enumerate(self.columns)
-            if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        ]
-        names = ", ".join(self.columns)
+        self.bind = Binder(dialect, table, self.columns)
+        fixed = dict(fixed or {})
+        self._fixed = Binder(dialect, table, tuple(fixed))(tuple(fixed.values()))
+        written = (*self.columns, *fixed)
+        names = ", ".join(written)
         if self.is_postgres:
             self._copy_sql = f"COPY {table.name} (id, {names}) FROM STDIN"
         else:
-            marks = ", ".join("?" for _ in range(len(self.columns) + 1))
+            marks = ", ".join("?" for _ in range(len(written) + 1))
             self._insert_sql = f"INSERT INTO {table.name} (id, {names}) VALUES ({marks})"
-        sets = ", ".join(f"{name} = {self.mark}" for name in self.columns)
+        sets = ", ".join(f"{name} = {self.mark}" for name in written)
         self._update_sql = f"UPDATE {table.name} SET {sets} WHERE id = {self.mark}"
-
-    def _bind(self, values: Sequence[Any]) -> list:
-        out = list(values)
-        for i, proc in self._typed:
-            value = out[i]
-            if value is not None:
-                out[i] = proc(value)
-        return out
 
     def reserve_ids(self, n: int) -> range | list[int]:
         """Ids for ``n`` new rows.  SQLite: the writer holds the lock, so max(id)+1 onwards."""
@@ -60,26 +81,33 @@ class BulkTable:
         start = self.conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {name}").scalar_one() + 1
         return range(start, start + n)
 
-    def insert(self, rows: Sequence[Sequence[Any]]) -> list[int] | range:
-        """Insert rows given as tuples in ``columns`` order; returns their new ids, in order."""
+    def insert(self, rows: Sequence[Sequence[Any]], *, bound: bool = False) -> list[int] | range:
+        """Insert rows given as tuples in ``columns`` order; returns their new ids, in order.
+
+        ``bound``: the values are already in stored form (see ``Binder``).
+        """
         ids = self.reserve_ids(len(rows))
         if not rows:
             return ids
-        bound = [(row_id, *self._bind(r)) for row_id, r in zip(ids, rows)]
+        bind = _as_is if bound else self.bind
+        fixed = self._fixed
+        params = [(row_id, *bind(r), *fixed) for row_id, r in zip(ids, rows)]
         if self.is_postgres:
             raw = self.conn.connection.driver_connection
             with raw.cursor() as cur, cur.copy(self._copy_sql) as copy:
-                for row in bound:
+                for row in params:
                     copy.write_row(row)
         else:
-            self.conn.exec_driver_sql(self._insert_sql, bound)
+            self.conn.exec_driver_sql(self._insert_sql, params)
         return ids
 
-    def update(self, rows: Iterable[tuple[int, Sequence[Any]]]) -> None:
+    def update(self, rows: Iterable[tuple[int, Sequence[Any]]], *, bound: bool = False) -> None:
         """Update rows given as (id, values in ``columns`` order)."""
-        bound = [(*self._bind(values), row_id) for row_id, values in rows]
-        if bound:
-            self.conn.exec_driver_sql(self._update_sql, bound)
+        bind = _as_is if bound else self.bind
+        fixed = self._fixed
+        params = [(*bind(values), *fixed, row_id) for row_id, values in rows]
+        if params:
+            self.conn.exec_driver_sql(self._update_sql, params)
 
     def lookup(self, key_columns: Sequence[str], keys: Sequence[tuple], columns: Sequence[str] = ()) -> dict[tuple, tuple]:
         """Map natural keys to (id, *columns) of the rows found; the key's first part is shared.
@@ -103,3 +131,7 @@ class BulkTable:
                 for row in self.conn.exec_driver_sql(sql, (a, *part)):
                     found[(row[1], row[2])] = (row[0], *row[3:])
         return found
+
+
+def _as_is(values: Sequence[Any]) -> Sequence[Any]:
+    return values

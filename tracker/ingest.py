@@ -15,21 +15,27 @@ one keeps 交易成功 and the times already known (see ``merge_order``).
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
+import io
+import multiprocessing
 import os
+import pickle
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import attrgetter
 from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, make_url, select, update
 
 import imports
 from couriers import carriers
 from imports.records import ItemRecord, OrderRecord, RefundRecord, RowError, ShipmentRef
-from tracker.bulk import BulkTable
+from tracker.bulk import Binder, BulkTable
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
 
 CHUNK = 2000
@@ -92,16 +98,41 @@ class ImportSummary:
     errors_preview: list[RowError] = field(default_factory=list)
 
 
+_stored_fields = attrgetter(*ORDER_FIELDS)
+
+
 def order_facts(rec: OrderRecord) -> tuple:
     """The stored facts of an order record, in ``ORDER_FACTS`` order."""
     phone = rec.receiver_phone
     tail = phone[-4:] if phone and len(phone) >= 4 and phone[-4:].isdigit() else None
     return (
-        *(getattr(rec, name) for name in ORDER_FIELDS),
+        *_stored_fields(rec),
         tail,
         ",".join(rec.requested_carriers) or None,
         ",".join(rec.excluded_carriers) or None,
     )
+
+
+# A shipment as the ingest handles it: (waybill, carrier, carrier_raw, carrier_note).
+Ref = tuple[str, str | None, str | None, str | None]
+
+
+def shipment_ref(ref: ShipmentRef) -> Ref:
+    return (ref.waybill, ref.carrier, ref.carrier_raw or None, carrier_note(ref))
+
+
+def prepare_orders(records: list[OrderRecord], bind: Callable[[tuple], tuple]) -> list[tuple]:
+    """Order records → (shop name, order id, platform, digest, stored facts, shipment refs).
+
+    Everything per row that needs no database: this runs in the parsing process.
+    """
+    out = []
+    for rec in records:
+        facts = order_facts(rec)
+        digest = rec.source_digest or facts_hash((facts, rec.shipments))
+        refs = tuple(shipment_ref(r) for r in rec.shipments)
+        out.append((rec.shop_name, rec.platform_order_id, rec.platform, digest, bind(facts), refs))
+    return out
 
 
 def facts_hash(values: Iterable) -> str:
@@ -198,17 +229,19 @@ class _Ingest:
         self.report = report
         self.now = now
         self._shops: dict[str, int] = {}
+        batch = summary.batch_id
         self.orders = BulkTable(conn, Order.__table__, (
-            "shop_id", "platform", "platform_order_id", *ORDER_FACTS,
-            "source_hash", "first_batch_id", "last_batch_id", "facts_changed_at", "created_at"))
-        self.order_updates = BulkTable(conn, Order.__table__, (
-            *ORDER_FACTS, "source_hash", "last_batch_id", "facts_changed_at"))
-        self.order_touch = BulkTable(conn, Order.__table__, ("source_hash", "last_batch_id"))
+            "shop_id", "platform", "platform_order_id", *ORDER_FACTS, "source_hash"),
+            fixed={"first_batch_id": batch, "last_batch_id": batch, "facts_changed_at": now, "created_at": now})
+        self.order_updates = BulkTable(conn, Order.__table__, (*ORDER_FACTS, "source_hash"),
+                                       fixed={"last_batch_id": batch, "facts_changed_at": now})
+        self.order_touch = BulkTable(conn, Order.__table__, ("source_hash",), fixed={"last_batch_id": batch})
         self.shipments = BulkTable(conn, Shipment.__table__, (
-            "order_id", "kind", "source", "waybill", "carrier", "carrier_raw", "carrier_note",
-            "status", "done", "next_poll_at", "poll_count", "error_count", "created_at", "updated_at"))
+            "order_id", "kind", "source", "waybill", "carrier", "carrier_raw", "carrier_note"),
+            fixed={"status": "pending", "done": False, "next_poll_at": now, "poll_count": 0, "error_count": 0,
+                   "created_at": now, "updated_at": now})
         self.shipment_carrier = BulkTable(conn, Shipment.__table__, (
-            "carrier", "carrier_raw", "carrier_note", "superseded_at", "updated_at"))
+            "carrier", "carrier_raw", "carrier_note", "superseded_at"), fixed={"updated_at": now})
         self.items = BulkTable(conn, OrderItem.__table__, (
             "order_id", "line_no", "sub_order_id", "title", "sku", "outer_id", "quantity", "price",
             "paid_amount", "status_raw", "refund_status", "refund_amount"))
@@ -248,68 +281,58 @@ class _Ingest:
         return {r.platform_order_id: (r.id, r.shop_id) for r in rows}
 
     # orders --------------------------------------------------------------
-    def add_orders(self, records: list[OrderRecord]) -> None:
-        latest: dict[tuple, OrderRecord] = {}
-        for rec in records:  # a file may repeat an order; the later row wins
-            latest[(self.shop_id(rec.shop_name), rec.platform_order_id)] = rec
-        keys = list(latest)
-        existing = self.orders.lookup(("shop_id", "platform_order_id"), keys, ("source_hash",))
-        duplicates = len(records) - len(latest)
-        self.summary.unchanged += duplicates
+    def add_orders(self, prepared: list[tuple]) -> None:
+        latest: dict[tuple, tuple] = {}
+        for row in prepared:  # a file may repeat an order; the later row wins
+            latest[(self.shop_id(row[0]), row[1])] = row
+        existing = self.orders.lookup(("shop_id", "platform_order_id"), list(latest), ("source_hash",))
+        self.summary.unchanged += len(prepared) - len(latest)
         new_rows, changed = [], []
-        batch = self.summary.batch_id
-        for key, rec in latest.items():
-            facts = order_facts(rec)
-            digest = facts_hash((facts, rec.shipments))
-            row = existing.get(key)
-            if row is None:
-                new_rows.append((key, rec, facts, digest))
-            elif row[1] == digest:
+        for key, row in latest.items():
+            found = existing.get(key)
+            if found is None:
+                new_rows.append((key, row))
+            elif found[1] == row[3]:
                 self.summary.unchanged += 1
             else:
-                changed.append((row[0], rec, facts, digest))
+                changed.append((found[0], row))
         if new_rows:
-            ids = self.orders.insert([
-                (shop, rec.platform, oid, *facts, digest, batch, batch, self.now, self.now)
-                for (shop, oid), rec, facts, digest in new_rows
-            ])
+            ids = self.orders.insert(
+                [(shop, platform, oid, *facts, digest) for (shop, oid), (_n, _o, platform, digest, facts, _r) in new_rows],
+                bound=True,
+            )
             self.summary.created += len(new_rows)
-            self._add_shipments({oid: rec.shipments for oid, (_k, rec, _f, _d) in zip(ids, new_rows)}, {})
+            self._add_shipments({oid: row[5] for oid, (_key, row) in zip(ids, new_rows)})
         if changed:
             self._update_orders(changed)
 
-    def _update_orders(self, changed: list[tuple[int, OrderRecord, tuple, str]]) -> None:
-        ids = [c[0] for c in changed]
-        cols = [Order.__table__.c[name] for name in ORDER_FACTS]
-        current = {r[0]: tuple(r[1:]) for r in self.conn.execute(select(Order.id, *cols).where(Order.id.in_(ids)))}
-        moved = self._sync_shipments({order_id: rec.shipments for order_id, rec, _f, _d in changed})
+    def _update_orders(self, changed: list[tuple[int, tuple]]) -> None:
+        """Merge a newer export's facts into known orders (all values in stored form)."""
+        cols = ", ".join(ORDER_FACTS)
+        marks = ", ".join(self.orders.mark for _ in changed)
+        current = {r[0]: tuple(r[1:]) for r in self.conn.exec_driver_sql(
+            f"SELECT id, {cols} FROM orders WHERE id IN ({marks})", tuple(c[0] for c in changed))}
+        moved = self._sync_shipments({order_id: row[5] for order_id, row in changed})
         updates, touches = [], []
-        batch = self.summary.batch_id
-        for order_id, _rec, facts, digest in changed:
-            merged = merge_order(current[order_id], facts)
+        for order_id, row in changed:
+            merged = merge_order(current[order_id], row[4])
             if merged == current[order_id] and order_id not in moved:
-                touches.append((order_id, (digest, batch)))
+                touches.append((order_id, (row[3],)))
                 self.summary.unchanged += 1
             else:
-                updates.append((order_id, (*merged, digest, batch, self.now)))
+                updates.append((order_id, (*merged, row[3])))
                 self.summary.updated += 1
-        self.order_updates.update(updates)
-        self.order_touch.update(touches)
+        self.order_updates.update(updates, bound=True)
+        self.order_touch.update(touches, bound=True)
 
     # shipments -----------------------------------------------------------
-    def _add_shipments(self, by_order: dict[int, tuple[ShipmentRef, ...]], kinds: dict[int, str]) -> None:
-        now = self.now
-        rows = []
-        for order_id, refs in by_order.items():
-            kind = kinds.get(order_id, "original")
-            source = "refund" if kind == "return" else "import"
-            for ref in refs:
-                rows.append((order_id, kind, source, ref.waybill, ref.carrier, ref.carrier_raw or None,
-                             carrier_note(ref), "pending", False, now, 0, 0, now, now))
+    def _add_shipments(self, by_order: dict[int, tuple[Ref, ...]], kind: str = "original") -> None:
+        source = "refund" if kind == "return" else "import"
+        rows = [(order_id, kind, source, *ref) for order_id, refs in by_order.items() for ref in refs]
         self.shipments.insert(rows)
         self.summary.shipments_added += len(rows)
 
-    def _sync_shipments(self, by_order: dict[int, tuple[ShipmentRef, ...]], kind: str = "original") -> set[int]:
+    def _sync_shipments(self, by_order: dict[int, tuple[Ref, ...]], kind: str = "original") -> set[int]:
         """Bring imported shipments of existing orders in line with the newest export.
 
         Returns the ids of the orders whose shipments changed.
@@ -325,26 +348,26 @@ class _Ingest:
         known: dict[int, dict[str, tuple]] = {}
         for r in rows:
             known.setdefault(r.order_id, {})[r.waybill] = r
-        new: dict[int, list[ShipmentRef]] = {}
+        new: dict[int, list[Ref]] = {}
         fixes = []
         moved: set[int] = set()
         for order_id, refs in by_order.items():
             mine = known.get(order_id, {})
-            for ref in refs:
-                row = mine.get(ref.waybill)
+            for waybill, carrier, carrier_raw, note in refs:
+                row = mine.get(waybill)
                 if row is None:
-                    new.setdefault(order_id, []).append(ref)
-                elif (row.carrier, row.carrier_raw, row.superseded_at) != (ref.carrier, ref.carrier_raw or None, None):
-                    fixes.append((row.id, (ref.carrier, ref.carrier_raw or None, carrier_note(ref), None, self.now)))
+                    new.setdefault(order_id, []).append((waybill, carrier, carrier_raw, note))
+                elif (row.carrier, row.carrier_raw, row.superseded_at) != (carrier, carrier_raw, None):
+                    fixes.append((row.id, (carrier, carrier_raw, note, None)))
                     moved.add(order_id)
             if refs:  # an export that names no waybill (yet) does not drop the known ones
-                named = {ref.waybill for ref in refs}
+                named = {ref[0] for ref in refs}
                 for waybill, row in mine.items():
                     if waybill not in named and row.superseded_at is None:
-                        fixes.append((row.id, (row.carrier, row.carrier_raw, row.carrier_note, self.now, self.now)))
+                        fixes.append((row.id, (row.carrier, row.carrier_raw, row.carrier_note, self.now)))
                         moved.add(order_id)
         self.shipment_carrier.update(fixes)
-        self._add_shipments({oid: tuple(refs) for oid, refs in new.items()}, {oid: kind for oid in new})
+        self._add_shipments({oid: tuple(refs) for oid, refs in new.items()}, kind)
         return moved | set(new)
 
     # items ---------------------------------------------------------------
@@ -369,7 +392,7 @@ class _Ingest:
             if row is None:
                 inserts.append(values)
                 self.summary.created += 1
-            elif _same_stored(row[1:], self.items._bind(values)[2:]):
+            elif _same_stored(row[1:], self.items.bind(values)[2:]):
                 self.summary.unchanged += 1
             else:
                 updates.append((row[0], values))
@@ -393,7 +416,7 @@ class _Ingest:
         inserts, updates, returns = [], [], {}
         batch = self.summary.batch_id
         for (shop, refund_id), (rec, facts) in latest.items():
-            digest = facts_hash(facts)
+            digest = rec.source_digest or facts_hash(facts)
             row = existing.get((shop, refund_id))
             if row is None:
                 inserts.append((shop, rec.platform, refund_id, *facts, digest, batch))
@@ -405,7 +428,7 @@ class _Ingest:
                 updates.append((row[0], (shop, rec.platform, refund_id, *facts, digest, batch)))
                 self.summary.updated += 1
             if rec.return_shipment and facts[1] is not None:
-                returns.setdefault(facts[1], []).append(rec.return_shipment)
+                returns.setdefault(facts[1], []).append(shipment_ref(rec.return_shipment))
         self.refunds.insert(inserts)
         self.refunds.update(updates)
         if returns:
@@ -424,6 +447,20 @@ class _Ingest:
 DEFAULT_SHOP = {"taobao": "淘宝店铺", "pdd": "拼多多店铺", "douyin": "抖店", "jd": "京东店铺"}
 
 
+@contextmanager
+def _few_collections():
+    """An import allocates millions of short-lived, acyclic objects; the cyclic garbage
+    collector would spend a quarter of the parse time walking them for nothing."""
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(500_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
+
+
 def import_file(
     engine: Engine,
     path: str | os.PathLike,
@@ -440,7 +477,8 @@ def import_file(
     started = time.perf_counter()
     now = now or datetime.now(timezone.utc)
     path = Path(path)
-    with imports.open_export(path, platform=platform, mapping=mapping, max_bytes=max_bytes) as export:
+    options = {"platform": platform, "mapping": str(mapping) if mapping else None, "max_bytes": max_bytes}
+    with imports.open_export(path, **options) as export:
         info = export.info
         sha = _sha256(path)
         report = _ErrorReport(reports_dir)
@@ -454,18 +492,8 @@ def import_file(
                 summary = ImportSummary(str(path), info.format, info.platform, batch_id)
                 ingest = _Ingest(conn, summary, info.platform, shop, report, now)
                 handler = {"orders": ingest.add_orders, "items": ingest.add_items, "refunds": ingest.add_refunds}[info.kind]
-                for chunk in _chunks(export.records(), CHUNK):
-                    good = []
-                    for rec in chunk:
-                        summary.rows_read += 1
-                        if isinstance(rec, RowError):
-                            ingest._row_error(rec)
-                        else:
-                            good.append(rec)
-                    if good:
-                        handler(good)
-                    if progress:
-                        progress(export.progress())
+                with _few_collections():
+                    _run(export, ingest, handler, progress, options)
                 conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
                     shop_id=ingest._shops.get(shop) if shop else None,
                     rows_read=summary.rows_read, created=summary.created, updated=summary.updated,
@@ -480,6 +508,93 @@ def import_file(
         summary.errors_preview = report.preview
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _run(export, ingest: _Ingest, handler, progress, options: dict) -> None:
+    summary = ingest.summary
+    url = ingest.conn.engine.url.render_as_string(hide_password=False)
+    if export.path.stat().st_size >= PARSE_IN_CHILD_BYTES:
+        chunks = _parsed_in_child(url, export.path, options)
+    else:
+        chunks = _parsed(export, _order_binder(url))
+    for prepared, errors, fraction in chunks:
+        summary.rows_read += len(prepared) + len(errors)
+        for err in errors:
+            ingest._row_error(err)
+        if prepared:
+            handler(prepared)
+        if progress:
+            progress(fraction)
+
+
+# Files at least this big are parsed in a second process while this one writes.
+PARSE_IN_CHILD_BYTES = 8_000_000
+
+
+def _order_binder(url: str) -> Binder:
+    """Binds order facts for the database at ``url`` (no connection is opened)."""
+    return Binder(make_url(url).get_dialect()(), Order.__table__, ORDER_FACTS)
+
+
+def _parsed(export, binder: Binder) -> Iterator[tuple[list, list[RowError], float]]:
+    """(prepared records, row errors, progress) per chunk; orders are prepared for writing."""
+    kind = export.info.kind
+    for chunk in _chunks(export.records(), CHUNK):
+        errors = [r for r in chunk if isinstance(r, RowError)]
+        good = [r for r in chunk if not isinstance(r, RowError)] if errors else chunk
+        yield (prepare_orders(good, binder) if kind == "orders" else good), errors, export.progress()
+
+
+def _parsed_in_child(url: str, path: Path, options: dict) -> Iterator[tuple[list, list[RowError], float]]:
+    """``_parsed`` run in a second process: parsing and writing use both cores.
+
+    The child is spawned, not forked, so it holds none of this process's database
+    connections or pipe ends: when this process dies, the child's next send fails and
+    it exits.  Only this process writes, so the one-transaction guarantee is untouched;
+    a child that fails sends its exception (e.g. a RejectedFile found mid-file), which
+    is raised here and rolls the batch back.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_parse_into, args=(url, str(path), options, send), daemon=True)
+    child.start()
+    send.close()
+    try:
+        while True:
+            message = pickle.loads(receive.recv_bytes())
+            if message[0] == "done":
+                return
+            if message[0] == "error":
+                raise message[1]
+            yield message[1]
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+        receive.close()
+
+
+def _pickled(obj) -> bytes:
+    """Pickle without the memo: chunks are trees of small strings, and the memo costs 4×."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(obj)
+    return buffer.getvalue()
+
+
+def _parse_into(url: str, path: str, options: dict, send) -> None:
+    try:
+        with imports.open_export(path, **options) as export, _few_collections():
+            for item in _parsed(export, _order_binder(url)):
+                send.send_bytes(_pickled(("chunk", item)))
+        send.send_bytes(pickle.dumps(("done",)))
+    except BaseException as err:  # noqa: BLE001 - handed to the writing process, which raises it
+        try:
+            payload = pickle.dumps(("error", err))
+        except Exception:  # noqa: BLE001 - an unpicklable error still reaches the parent, as text
+            payload = pickle.dumps(("error", RuntimeError(f"{type(err).__name__}: {err}")))
+        send.send_bytes(payload)
 
 
 def _sha256(path: Path) -> str:

@@ -9,11 +9,11 @@
     store   one transaction per batch: events once, shipment state and next poll time
             (tracker.schedule), errors per shipment, ProviderHealth; leases released
 
-Transport: httpx's sync client on a thread pool.  On this box httpx.AsyncClient manages
-~300–400 req/s at 100 concurrent tasks (encode/httpx#3215) while one sync client does
-~1,400–2,200 sequentially; the sandbox and the database leave one core to the client,
-so a few threads sharing one pooled sync client reach the target without a new
-dependency (bench/bench_poll.py measures it against a bare httpx loop).
+Transport: httpx's sync client on a thread pool, over ``tracker.transport.StdlibTransport``.
+httpx.AsyncClient manages ~300–400 req/s at 100 tasks here (encode/httpx#3215) and the
+sync client's own pool ~1,000 req/s from the one core the sandbox and the database leave
+it, whatever the thread count; http.client under httpx more than doubles that with no new
+dependency (bench/bench_poll.py measures all of it against a bare httpx loop).
 
 Errors are data for one parcel, exceptions for infrastructure (habit 5): 查询无结果 is a
 normal answer (no scan yet), a missing phone or an unknown company is recorded on that
@@ -62,6 +62,7 @@ from tracker.events import (
     polled_fields_of,
     update_shipments,
 )
+from tracker.transport import pooled_client
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ T = TypeVar("T")
 def provider_for(settings: Settings, name: str | None = None, **overrides) -> Provider:
     """The configured provider adapter (``sandbox`` = the Kuaidi100 adapter on the sandbox)."""
     name = name or settings.provider
+    overrides.setdefault("client", pooled_client())
     callback = settings.callback_base_url.rstrip("/") + HOOK_PATHS[name] if settings.callback_base_url else None
     if name == "kdniao":
         options = {"ebusiness_id": settings.kdniao_ebusiness_id, "app_key": settings.kdniao_app_key,

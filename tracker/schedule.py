@@ -54,20 +54,21 @@ class Policy:
     lock: timedelta = 30 * timedelta(minutes=1)  # [30 min] Kuaidi100's per-waybill lock
     stall_limits: Mapping[str, timedelta] = field(default_factory=lambda: DEFAULT_STALL_LIMITS)
     stall_margin: timedelta = timedelta(minutes=5)  # [5 min] ask just after the limit is crossed
-    unscanned_every: timedelta = 6 * H  # [6 h] no scan yet: pickups happen in daylight
+    unscanned_every: timedelta = 12 * H  # [12 h] no scan yet: pickups happen in daylight
     pickup_deadline: timedelta = 24 * H  # [24 h] after shipping: the 24-hour pickup rule
-    unscanned_late_every: timedelta = 24 * H  # [24 h] past the pickup deadline, still nothing
+    stalled_min_every: timedelta = 12 * H  # [12 h] a stall already seen: half its age, at least …
+    stalled_max_every: timedelta = 3 * D  # [3 d] … and at most this (lost parcels stay cheap)
     out_for_delivery_every: timedelta = 4 * H  # [4 h] the courier is on the way
     pickup_station_every: timedelta = 24 * H  # [24 h] 驿站 / locker: daily
     failed_attempt_every: timedelta = 24 * H  # [24 h] next day's delivery round
-    overdue_every: timedelta = 12 * H  # [12 h] in transit past the expected arrival
+    overdue_every: timedelta = 24 * H  # [24 h] in transit past the expected arrival (stalls: the stall check)
     transit_same_province: timedelta = 2 * D  # [2 d] expected transit, shipping to start
     transit_default: timedelta = 3 * D  # [3 d] between provinces
     transit_remote: timedelta = 6 * D  # [6 d] to or from REMOTE_PROVINCES
     remote_provinces: frozenset[str] = REMOTE_PROVINCES
     auto_confirm_after: timedelta = 10 * D  # [10 d] Taobao's auto-confirm after shipping
     deadline_window: timedelta = 24 * H  # [24 h] before the auto-confirm deadline …
-    near_deadline_every: timedelta = 4 * H  # [4 h] … ask this often
+    near_deadline_every: timedelta = 12 * H  # [12 h] … ask this often
     push_silence: timedelta = 4 * D  # [4 d] with push on: ask once after this long without news
     parcel_error_every: timedelta = 24 * H  # [24 h] phone missing, unknown company: data must change
     retry_base: timedelta = timedelta(minutes=1)  # [1 min] first retry after a provider failure
@@ -122,9 +123,12 @@ def _cadence(status: str, now: datetime, shipped_at: datetime, first_scan_at: da
         deadline = shipped_at + policy.pickup_deadline + policy.stall_margin
         if now < deadline:
             return [now + policy.unscanned_every, deadline]
-        return [now + policy.unscanned_late_every]
+        return [now + _stalled_every(now - shipped_at, policy)]
     latest = last_event_at or first_scan_at
-    found = [latest + policy.stall_limit(status) + policy.stall_margin]
+    stall_check = latest + policy.stall_limit(status) + policy.stall_margin
+    if stall_check <= now:  # stalled, and seen: watch for it to move on, sparser as it lasts
+        return [now + _stalled_every(now - latest, policy)]
+    found = [stall_check]
     if status == "out_for_delivery":
         found.append(now + policy.out_for_delivery_every)
     elif status == "available_for_pickup":
@@ -136,6 +140,10 @@ def _cadence(status: str, now: datetime, shipped_at: datetime, first_scan_at: da
     else:
         found.append(now + policy.overdue_every)
     return found
+
+
+def _stalled_every(age: timedelta, policy: Policy) -> timedelta:
+    return min(policy.stalled_max_every, max(policy.stalled_min_every, age / 2))
 
 
 def retry_at(failures: int, *, now: datetime, last_polled_at: datetime | None, retry_after: float | None = None,

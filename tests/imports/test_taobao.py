@@ -1,4 +1,5 @@
 """Taobao/Tmall 订单报表, 宝贝报表 and 退款报表 from real-shaped files."""
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -68,11 +69,17 @@ def test_orders_csv_with_every_quirk(tmp_path, encoding):
     check_quirky(records)
 
 
+def facts_only(records: list) -> list:
+    """Records without the digest of their raw cells (which differ by file type and reader)."""
+    return [replace(r, source_digest=None) for r in records]
+
+
 def test_orders_xlsx_match_the_csv(tmp_path):
     csv_records = read(write_taobao_orders_csv(tmp_path / "a.csv", quirky_rows()))[1]
     info, xlsx_records = read(write_taobao_orders_xlsx(tmp_path / "a.xlsx", quirky_rows()))
     assert info.encoding is None and info.engine == "calamine" and info.sheet == "Sheet1"
-    assert xlsx_records == csv_records
+    # The same facts; only the digest of the raw cells differs (="…" wrappers vs typed cells).
+    assert facts_only(xlsx_records) == facts_only(csv_records)
 
 
 def test_xlsx_with_title_row_typed_cells_and_the_streaming_engine(tmp_path, monkeypatch):
@@ -86,7 +93,7 @@ def test_xlsx_with_title_row_typed_cells_and_the_streaming_engine(tmp_path, monk
 
     monkeypatch.setattr(reader, "CALAMINE_XML_BUDGET", 0)
     info2, streamed = read(path)
-    assert info2.engine == "openpyxl" and streamed == records
+    assert info2.engine == "openpyxl" and facts_only(streamed) == facts_only(records)
 
 
 def test_older_export_without_the_newer_columns(tmp_path):

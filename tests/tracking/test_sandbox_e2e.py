@@ -102,3 +102,22 @@ def test_push_from_the_sandbox_reaches_the_hook(engine, tmp_path, sandbox) -> No
     finally:
         if app_server is not None:
             app_server.shutdown()
+
+
+@pytest.mark.parametrize("fault", [{"down": True}, {"http_500_rate": 1.0}, {"html_rate": 1.0}, {"garbled_rate": 1.0}],
+                         ids=["down", "http-500", "html", "garbled"])
+def test_sandbox_faults_are_recorded_and_polling_recovers(engine, tmp_path, sandbox, fault) -> None:
+    settings = _settings(engine, tmp_path, sandbox)
+    shipped_at = datetime.now(UTC) - timedelta(days=1)
+    _import(tmp_path, shipped_at)
+    _register(sandbox, shipped_at)
+    sandbox.control.faults(**fault)
+    now = datetime.now(UTC)
+    with Poller(provider_for(settings), name="sandbox", sleep=lambda _s: None) as poller:
+        report = poller.poll_due(engine, owner="e2e", now=lambda: now)
+        assert report.errors and report.polled == 0
+        assert shipment(engine, "YT7500000000102").last_error
+        sandbox.control.faults()
+        healed = poller.poll_due(engine, owner="e2e", now=lambda: now + timedelta(hours=3))
+    assert healed.polled == 3 and healed.errors == {}
+    assert all(shipment(engine, num).error_count == 0 for num in WAYBILLS)

@@ -61,13 +61,21 @@ def test_no_scan_yet_every_few_hours_and_once_right_after_the_pickup_deadline() 
     late = SHIPPED + 20 * H
     deadline = SHIPPED + P.pickup_deadline + P.stall_margin
     assert when("pending", now=late, first_scan=None, last_event=None) == deadline
-    after = deadline + H
-    assert when("pending", now=after, first_scan=None, last_event=None) == after + P.unscanned_late_every
+    after = SHIPPED + 30 * H
+    assert when("pending", now=after, first_scan=None, last_event=None) == after + 15 * H  # half its age
+    week = SHIPPED + 8 * 24 * H
+    assert when("pending", now=week, first_scan=None, last_event=None) == week + P.stalled_max_every
+
+
+def test_a_stall_already_seen_is_watched_ever_more_sparsely() -> None:
+    last = NOW - 50 * H
+    assert when("in_transit", last_event=last) == NOW + 25 * H
+    assert when("in_transit", last_event=NOW - 20 * 24 * H, now=NOW) == NOW + P.stalled_max_every
 
 
 def test_near_the_auto_confirm_deadline_sooner() -> None:
     now = SHIPPED + P.auto_confirm_after - 10 * H
-    assert when("in_transit", now=now, last_event=now - H, arrival=now - H) == now + P.near_deadline_every
+    assert when("in_transit", now=now, last_event=now - 5 * 24 * H, arrival=now - H) == now + P.near_deadline_every
 
 
 @pytest.mark.parametrize("status", ["in_transit", "out_for_delivery", "pending", "exception"])
