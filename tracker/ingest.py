@@ -18,9 +18,11 @@ import csv
 import gc
 import hashlib
 import io
-import multiprocessing
+import json
 import os
 import pickle
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -548,30 +550,32 @@ def _parsed(export, binder: Binder) -> Iterator[tuple[list, list[RowError], floa
 def _parsed_in_child(url: str, path: Path, options: dict) -> Iterator[tuple[list, list[RowError], float]]:
     """``_parsed`` run in a second process: parsing and writing use both cores.
 
-    The child is spawned, not forked, so it holds none of this process's database
-    connections or pipe ends: when this process dies, the child's next send fails and
-    it exits.  Only this process writes, so the one-transaction guarantee is untouched;
-    a child that fails sends its exception (e.g. a RejectedFile found mid-file), which
-    is raised here and rolls the batch back.
+    The child is a fresh interpreter (``python -m tracker.ingest``), not a fork, so it
+    holds none of this process's database connections, and nothing re-runs the
+    caller's main script.  It writes length-prefixed pickles to its stdout; when this
+    process dies, the child's next write fails and it exits.  Only this process
+    writes to the database, so the one-transaction guarantee is untouched; a child
+    that fails sends its exception (e.g. a RejectedFile found mid-file), which is
+    raised here and rolls the batch back.
     """
-    ctx = multiprocessing.get_context("spawn")
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_parse_into, args=(url, str(path), options, send), daemon=True)
-    child.start()
-    send.close()
+    job = json.dumps({"url": url, "path": str(path), "options": options})
+    child = subprocess.Popen([sys.executable, "-m", "tracker.ingest", job], stdout=subprocess.PIPE)
     try:
         while True:
-            message = pickle.loads(receive.recv_bytes())
+            header = child.stdout.read(8)
+            if len(header) < 8:
+                raise RuntimeError(f"the parsing process stopped unexpectedly (exit {child.wait()})")
+            message = pickle.loads(child.stdout.read(int.from_bytes(header, "little")))
             if message[0] == "done":
                 return
             if message[0] == "error":
                 raise message[1]
             yield message[1]
     finally:
-        if child.is_alive():
-            child.terminate()
-        child.join()
-        receive.close()
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        child.stdout.close()
 
 
 def _pickled(obj) -> bytes:
@@ -583,18 +587,27 @@ def _pickled(obj) -> bytes:
     return buffer.getvalue()
 
 
-def _parse_into(url: str, path: str, options: dict, send) -> None:
+def _parse_into(job: dict, out) -> None:
+    """The child's side of ``_parsed_in_child``: parse, prepare, send."""
+
+    def send(payload: bytes) -> None:
+        out.write(len(payload).to_bytes(8, "little"))
+        out.write(payload)
+
     try:
-        with imports.open_export(path, **options) as export, _few_collections():
-            for item in _parsed(export, _order_binder(url)):
-                send.send_bytes(_pickled(("chunk", item)))
-        send.send_bytes(pickle.dumps(("done",)))
+        with imports.open_export(job["path"], **job["options"]) as export, _few_collections():
+            for item in _parsed(export, _order_binder(job["url"])):
+                send(_pickled(("chunk", item)))
+        send(pickle.dumps(("done",)))
+    except BrokenPipeError:
+        return  # the writing process is gone; so is the point of parsing
     except BaseException as err:  # noqa: BLE001 - handed to the writing process, which raises it
         try:
             payload = pickle.dumps(("error", err))
         except Exception:  # noqa: BLE001 - an unpicklable error still reaches the parent, as text
             payload = pickle.dumps(("error", RuntimeError(f"{type(err).__name__}: {err}")))
-        send.send_bytes(payload)
+        send(payload)
+    out.flush()
 
 
 def _sha256(path: Path) -> str:
@@ -610,3 +623,5 @@ def sort_by_kind(paths_and_kinds: list[tuple[Path, str]]) -> list[tuple[Path, st
     return sorted(paths_and_kinds, key=lambda pk: KIND_ORDER.get(pk[1], 9))
 
 
+if __name__ == "__main__":  # the parsing process of _parsed_in_child
+    _parse_into(json.loads(sys.argv[1]), sys.stdout.buffer)
