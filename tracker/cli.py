@@ -67,31 +67,51 @@ def _print_summary(s: ImportSummary) -> None:
 def import_command(files: tuple[Path, ...], platform: str | None, shop: str | None, mapping: Path | None) -> None:
     """导入订单/宝贝/退款报表 · Import order, item and refund exports (idempotent)."""
     settings = config.get()
-    planned, refused = [], 0
-    for path in files:
-        try:
-            with imports.open_export(path, platform=platform, mapping=mapping,
-                                     max_bytes=settings.import_max_bytes) as export:
-                planned.append((path, export.info.kind))
-        except imports.RejectedFile as err:
-            click.echo(f"{path.name}: 拒绝导入 rejected: {err}", err=True)
+    refused = 0
+    try:
+        planned = _in_kind_order(files, platform, mapping, settings) if len(files) > 1 else [(files[0], "")]
+    except (imports.UnknownFormat, imports.MappingError) as err:
+        raise click.UsageError(str(err)) from err
+    engine = db.engine()
+    for path, kind in planned:
+        if kind is None:
             refused += 1
-        except (imports.UnknownFormat, imports.MappingError) as err:
-            raise click.UsageError(str(err)) from err
-        except OSError as err:
-            click.echo(f"{path.name}: 无法读取 cannot read: {err.strerror}", err=True)
-            refused += 1
-    engine = db.engine() if planned else None
-    for path, _kind in sort_by_kind(planned):
+            continue
         try:
             summary = _import_one(engine, path, platform, shop, mapping, settings)
         except imports.RejectedFile as err:
             click.echo(f"{path.name}: 拒绝导入 rejected (nothing written): {err}", err=True)
             refused += 1
             continue
+        except (imports.UnknownFormat, imports.MappingError) as err:
+            raise click.UsageError(str(err)) from err
+        except OSError as err:
+            click.echo(f"{path.name}: 无法读取 cannot read: {err.strerror}", err=True)
+            refused += 1
+            continue
         _print_summary(summary)
     if refused:
         sys.exit(EXIT_REJECTED)
+
+
+def _in_kind_order(files, platform, mapping, settings) -> list[tuple[Path, str | None]]:
+    """Orders before their items and refunds, whatever order the user named the files in.
+
+    A file refused here is reported and marked with kind None.
+    """
+    kinds = []
+    for path in files:
+        try:
+            with imports.open_export(path, platform=platform, mapping=mapping,
+                                     max_bytes=settings.import_max_bytes) as export:
+                kinds.append((path, export.info.kind))
+        except imports.RejectedFile as err:
+            click.echo(f"{path.name}: 拒绝导入 rejected: {err}", err=True)
+            kinds.append((path, None))
+        except OSError as err:
+            click.echo(f"{path.name}: 无法读取 cannot read: {err.strerror}", err=True)
+            kinds.append((path, None))
+    return sort_by_kind(kinds)
 
 
 def _import_one(engine, path, platform, shop, mapping, settings) -> ImportSummary:

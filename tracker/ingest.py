@@ -480,8 +480,10 @@ def import_file(
     now = now or datetime.now(timezone.utc)
     path = Path(path)
     options = {"platform": platform, "mapping": str(mapping) if mapping else None, "max_bytes": max_bytes}
-    with imports.open_export(path, **options) as export:
-        info = export.info
+    url = engine.url.render_as_string(hide_password=False)
+    parsing = ParseInChild if path.stat().st_size >= PARSE_IN_CHILD_BYTES else ParseHere
+    with parsing(url, path, options) as source:
+        info = source.info
         sha = _sha256(path)
         report = _ErrorReport(reports_dir)
         batch_id = None
@@ -495,7 +497,14 @@ def import_file(
                 ingest = _Ingest(conn, summary, info.platform, shop, report, now)
                 handler = {"orders": ingest.add_orders, "items": ingest.add_items, "refunds": ingest.add_refunds}[info.kind]
                 with _few_collections():
-                    _run(export, ingest, handler, progress, options)
+                    for prepared, errors, fraction in source.chunks():
+                        summary.rows_read += len(prepared) + len(errors)
+                        for err in errors:
+                            ingest._row_error(err)
+                        if prepared:
+                            handler(prepared)
+                        if progress:
+                            progress(fraction)
                 conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
                     shop_id=ingest._shops.get(shop) if shop else None,
                     rows_read=summary.rows_read, created=summary.created, updated=summary.updated,
@@ -512,25 +521,10 @@ def import_file(
     return summary
 
 
-def _run(export, ingest: _Ingest, handler, progress, options: dict) -> None:
-    summary = ingest.summary
-    url = ingest.conn.engine.url.render_as_string(hide_password=False)
-    if export.path.stat().st_size >= PARSE_IN_CHILD_BYTES:
-        chunks = _parsed_in_child(url, export.path, options)
-    else:
-        chunks = _parsed(export, _order_binder(url))
-    for prepared, errors, fraction in chunks:
-        summary.rows_read += len(prepared) + len(errors)
-        for err in errors:
-            ingest._row_error(err)
-        if prepared:
-            handler(prepared)
-        if progress:
-            progress(fraction)
-
-
 # Files at least this big are parsed in a second process while this one writes.
 PARSE_IN_CHILD_BYTES = 8_000_000
+
+Chunk = tuple[list, list[RowError], float]  # (prepared records, row errors, progress)
 
 
 def _order_binder(url: str) -> Binder:
@@ -538,8 +532,8 @@ def _order_binder(url: str) -> Binder:
     return Binder(make_url(url).get_dialect()(), Order.__table__, ORDER_FACTS)
 
 
-def _parsed(export, binder: Binder) -> Iterator[tuple[list, list[RowError], float]]:
-    """(prepared records, row errors, progress) per chunk; orders are prepared for writing."""
+def _prepared(export, binder: Binder) -> Iterator[Chunk]:
+    """Chunks of an export; orders come prepared for writing (see ``prepare_orders``)."""
     kind = export.info.kind
     for chunk in _chunks(export.records(), CHUNK):
         errors = [r for r in chunk if isinstance(r, RowError)]
@@ -547,35 +541,67 @@ def _parsed(export, binder: Binder) -> Iterator[tuple[list, list[RowError], floa
         yield (prepare_orders(good, binder) if kind == "orders" else good), errors, export.progress()
 
 
-def _parsed_in_child(url: str, path: Path, options: dict) -> Iterator[tuple[list, list[RowError], float]]:
-    """``_parsed`` run in a second process: parsing and writing use both cores.
+class ParseHere:
+    """Parse in this process (small files: a second process costs more than it saves)."""
+
+    def __init__(self, url: str, path: Path, options: dict):
+        self._export = imports.open_export(path, **options)
+        self._binder = _order_binder(url)
+        self.info = self._export.info
+
+    def chunks(self) -> Iterator[Chunk]:
+        return _prepared(self._export, self._binder)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._export.close()
+
+
+class ParseInChild:
+    """Parse in a second process while this one writes: both cores work.
 
     The child is a fresh interpreter (``python -m tracker.ingest``), not a fork, so it
-    holds none of this process's database connections, and nothing re-runs the
-    caller's main script.  It writes length-prefixed pickles to its stdout; when this
-    process dies, the child's next write fails and it exits.  Only this process
-    writes to the database, so the one-transaction guarantee is untouched; a child
-    that fails sends its exception (e.g. a RejectedFile found mid-file), which is
-    raised here and rolls the batch back.
+    holds none of this process's database connections and nothing re-runs the caller's
+    main script.  It writes length-prefixed pickles to its stdout: the file's
+    ``ExportInfo`` first, then chunks.  This process never opens the file itself (a
+    large xlsx would be in memory twice).  When this process dies, the child's next
+    write fails and it exits.  Only this process writes to the database, so the
+    one-transaction guarantee is untouched; a child that fails sends its exception
+    (a RejectedFile, before or during the rows), which is raised here.
     """
-    job = json.dumps({"url": url, "path": str(path), "options": options})
-    child = subprocess.Popen([sys.executable, "-m", "tracker.ingest", job], stdout=subprocess.PIPE)
-    try:
-        while True:
-            header = child.stdout.read(8)
-            if len(header) < 8:
-                raise RuntimeError(f"the parsing process stopped unexpectedly (exit {child.wait()})")
-            message = pickle.loads(child.stdout.read(int.from_bytes(header, "little")))
-            if message[0] == "done":
-                return
-            if message[0] == "error":
-                raise message[1]
-            yield message[1]
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait()
-        child.stdout.close()
+
+    def __init__(self, url: str, path: Path, options: dict):
+        job = json.dumps({"url": url, "path": str(path), "options": options})
+        self._child = subprocess.Popen([sys.executable, "-m", "tracker.ingest", job], stdout=subprocess.PIPE)
+        try:
+            self.info = self._receive()
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def _receive(self):
+        header = self._child.stdout.read(8)
+        if len(header) < 8:
+            raise RuntimeError(f"the parsing process stopped unexpectedly (exit {self._child.wait()})")
+        tag, payload = pickle.loads(self._child.stdout.read(int.from_bytes(header, "little")))
+        if tag == "error":
+            raise payload
+        return payload
+
+    def chunks(self) -> Iterator[Chunk]:
+        while (chunk := self._receive()) is not None:
+            yield chunk
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._child.poll() is None:
+            self._child.kill()
+        self._child.wait()
+        self._child.stdout.close()
 
 
 def _pickled(obj) -> bytes:
@@ -588,25 +614,27 @@ def _pickled(obj) -> bytes:
 
 
 def _parse_into(job: dict, out) -> None:
-    """The child's side of ``_parsed_in_child``: parse, prepare, send."""
+    """The child's side of ``ParseInChild``: info, then chunks, then None."""
 
-    def send(payload: bytes) -> None:
-        out.write(len(payload).to_bytes(8, "little"))
-        out.write(payload)
+    def send(tag: str, payload) -> None:
+        data = _pickled((tag, payload))
+        out.write(len(data).to_bytes(8, "little"))
+        out.write(data)
 
     try:
         with imports.open_export(job["path"], **job["options"]) as export, _few_collections():
-            for item in _parsed(export, _order_binder(job["url"])):
-                send(_pickled(("chunk", item)))
-        send(pickle.dumps(("done",)))
+            send("info", export.info)
+            for chunk in _prepared(export, _order_binder(job["url"])):
+                send("chunk", chunk)
+        send("done", None)
     except BrokenPipeError:
         return  # the writing process is gone; so is the point of parsing
     except BaseException as err:  # noqa: BLE001 - handed to the writing process, which raises it
         try:
-            payload = pickle.dumps(("error", err))
+            pickle.dumps(err)
         except Exception:  # noqa: BLE001 - an unpicklable error still reaches the parent, as text
-            payload = pickle.dumps(("error", RuntimeError(f"{type(err).__name__}: {err}")))
-        send(payload)
+            err = RuntimeError(f"{type(err).__name__}: {err}")
+        send("error", err)
     out.flush()
 
 
@@ -618,10 +646,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def sort_by_kind(paths_and_kinds: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
-    """Orders before their items and refunds, whatever order the user named the files in."""
+def sort_by_kind(paths_and_kinds: list[tuple[Path, str | None]]) -> list[tuple[Path, str | None]]:
+    """Orders first, then items, then refunds (unknown kinds last), otherwise as given."""
     return sorted(paths_and_kinds, key=lambda pk: KIND_ORDER.get(pk[1], 9))
 
 
-if __name__ == "__main__":  # the parsing process of _parsed_in_child
+if __name__ == "__main__":  # the parsing process of ParseInChild
     _parse_into(json.loads(sys.argv[1]), sys.stdout.buffer)
