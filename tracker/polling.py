@@ -83,7 +83,8 @@ T = TypeVar("T")
 def provider_for(settings: Settings, name: str | None = None, **overrides) -> Provider:
     """The configured provider adapter (``sandbox`` = the Kuaidi100 adapter on the sandbox)."""
     name = name or settings.provider
-    overrides.setdefault("client", pooled_client())
+    if "client" not in overrides:
+        overrides["client"] = pooled_client()  # one pooled client per provider, for the process
     callback = settings.callback_base_url.rstrip("/") + HOOK_PATHS[name] if settings.callback_base_url else None
     if name == "kdniao":
         options = {"ebusiness_id": settings.kdniao_ebusiness_id, "app_key": settings.kdniao_app_key,
@@ -211,7 +212,6 @@ class Poller:
         self.name = name or provider.name
         self.policy = policy
         self.limiter = RateLimiter(qps, sleep=sleep)
-        self.concurrency = concurrency
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"poll-{self.name}")
         self._sleep = sleep
         self._rng = rng or random.Random()

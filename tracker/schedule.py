@@ -34,7 +34,7 @@ UNSCANNED = frozenset({"pending"})  # known to the courier at most, no scan yet
 # Stall limits: no new scan for longer than this in that state is a stall (物流停滞).
 DEFAULT_STALL_LIMITS: Mapping[str, timedelta] = MappingProxyType({
     "picked_up": 24 * H,  # picked up, never left the outlet
-    "in_transit": 48 * H,  # between two hub scans, promotion backlog included
+    "in_transit": 72 * H,  # between two hub scans during a promotion backlog (DESIGN: 浙江→海南 72 h)
     "out_for_delivery": 24 * H,
     "available_for_pickup": 72 * H,  # 驿站 / locker: the buyer has not collected
     "failed_attempt": 24 * H,
@@ -62,9 +62,10 @@ class Policy:
     pickup_station_every: timedelta = 24 * H  # [24 h] 驿站 / locker: daily
     failed_attempt_every: timedelta = 24 * H  # [24 h] next day's delivery round
     overdue_every: timedelta = 24 * H  # [24 h] in transit past the expected arrival (stalls: the stall check)
-    transit_same_province: timedelta = 2 * D  # [2 d] expected transit, shipping to start
-    transit_default: timedelta = 3 * D  # [3 d] between provinces
-    transit_remote: timedelta = 6 * D  # [6 d] to or from REMOTE_PROVINCES
+    # expected transit, shipping to signature, with the post-promotion backlog (×1.3–1.6) in it
+    transit_same_province: timedelta = 2 * D  # [2 d]
+    transit_default: timedelta = 4 * D  # [4 d] between provinces
+    transit_remote: timedelta = 7 * D  # [7 d] to or from REMOTE_PROVINCES
     remote_provinces: frozenset[str] = REMOTE_PROVINCES
     auto_confirm_after: timedelta = 10 * D  # [10 d] Taobao's auto-confirm after shipping
     deadline_window: timedelta = 24 * H  # [24 h] before the auto-confirm deadline …

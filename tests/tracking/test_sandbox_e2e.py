@@ -16,7 +16,7 @@ from couriers.timeparse import CHINA
 from exportfiles import taobao_order_row, write_taobao_orders_csv
 from tracker import config
 from tracker.cli import main
-from tracker.models import Shipment, TrackingEvent
+from tracker.models import TrackingEvent
 from tracker.polling import Poller, provider_for
 from tracker.web import create_app
 from tracking_helpers import SALT, shipment

@@ -9,7 +9,9 @@ periodic jobs live in the one ``tracker worker`` process (habit 9).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from flask import Flask, current_app
 from sqlalchemy import Engine
@@ -25,9 +27,11 @@ class WebState:
     settings: Settings
     engine: Engine
     push: dict[str, tuple[str, Provider]]  # hook → (provider name, the adapter verifying its pushes)
+    clock: Callable[[], datetime]  # the wall clock; a simulated one in the API-cost benchmark
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
+               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Flask:
     settings = settings or config.get()
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
                 instance_path=str(settings.instance_dir), instance_relative_config=True)
@@ -36,6 +40,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         settings=settings,
         engine=engine or db.make_engine(settings.effective_database_url),
         push=_push_adapters(settings),
+        clock=clock,
     )
 
     from tracker.web import hooks

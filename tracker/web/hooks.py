@@ -11,8 +11,6 @@ otherwise retry it for hours.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-
 from flask import Blueprint, Response, jsonify, request
 
 from couriers.base import BadResponse, SignatureError
@@ -36,7 +34,7 @@ def push(hook: str) -> Response | tuple[Response, int]:
         return jsonify(error="signature does not verify"), 403
     except BadResponse as err:
         return jsonify(error=str(err)), 400
-    now = datetime.now(UTC)
+    now = state().clock()
     with database().begin() as conn:
         stored = events.store_push(conn, parsed, provider=name, now=now, policy=schedule.DEFAULT_POLICY)
     if stored.unknown_waybills:
