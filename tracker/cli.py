@@ -200,5 +200,73 @@ def sandbox_courier_command(host: str, port: int, seed: str, clock_start) -> Non
         pass
 
 
+# ---------------------------------------------------------------- exceptions
+
+
+def _policy():
+    from tracker import policy
+
+    try:
+        return policy.load()
+    except policy.PolicyError as err:
+        raise click.UsageError(str(err)) from err
+
+
+@main.command("classify")
+@click.option("--full", is_flag=True, help="every order, not only those changed since the last run")
+@click.option("--now", "at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M"]), default=None,
+              help="classify as of this time (China time without an offset); default: now")
+def classify_command(full: bool, at) -> None:
+    """判定物流异常 · Classify orders and open, refresh or clear their exception cases."""
+    from datetime import datetime, timedelta, timezone
+
+    from tracker.cases import classify_orders
+
+    policy = _policy()
+    now = datetime.now(UTC) if at is None else (
+        at if at.tzinfo else at.replace(tzinfo=timezone(timedelta(hours=8)))).astimezone(UTC)
+    report = classify_orders(db.engine(), policy, now, only_changed=not full)
+    click.echo(f"{'全量 full' if report.full else '增量 incremental'} · 订单 orders {report.orders_seen} · "
+               f"策略 policy {policy.source}")
+    kinds = sorted(set(report.found) | set(report.opened) | set(report.refreshed) | set(report.cleared)
+                   | set(report.reopened))
+    click.echo(f"{'kind':<28}{'found':>8}{'opened':>8}{'refreshed':>10}{'reopened':>10}{'cleared':>9}")
+    for kind in kinds:
+        click.echo(f"{kind:<28}{report.found[kind]:>8}{report.opened[kind]:>8}{report.refreshed[kind]:>10}"
+                   f"{report.reopened[kind]:>10}{report.cleared[kind]:>9}")
+    click.echo(f"{'total':<28}{report.found.total():>8}{report.opened.total():>8}{report.refreshed.total():>10}"
+               f"{report.reopened.total():>10}{report.cleared.total():>9}")
+    click.echo(f"读取 load {report.load_seconds:.2f}s · 规则 rules {report.rules_seconds:.2f}s · "
+               f"写入 write {report.write_seconds:.2f}s")
+
+
+@main.command("exceptions")
+@click.option("--kind", help="only this kind, e.g. stalled")
+@click.option("--status", type=click.Choice(["open", "in_progress", "resolved", "dismissed", "cleared"]))
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
+def exceptions_command(kind: str | None, status: str | None, fmt: str, output: Path | None) -> None:
+    """导出异常单 · Export exception cases, one row per case (times in China time, +08:00)."""
+    from tracker.classify import KINDS
+    from tracker.exceptions_export import TEXT_WRITERS, case_rows, write_xlsx
+
+    if kind and kind not in KINDS:
+        raise click.UsageError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+    if fmt == "xlsx" and output is None:
+        raise click.UsageError("--format xlsx needs -o FILE")
+    policy = _policy()
+    with db.engine().connect() as conn:
+        rows = case_rows(conn, policy, kind=kind, status=status)
+    if fmt == "xlsx":
+        write_xlsx(rows, output)
+    elif output is None:
+        TEXT_WRITERS[fmt](rows, sys.stdout)
+    else:
+        with open(output, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as out:
+            TEXT_WRITERS[fmt](rows, out)
+    if output is not None:
+        click.echo(f"{len(rows)} 条 cases → {output}", err=True)
+
+
 if __name__ == "__main__":
     main()

@@ -489,6 +489,11 @@ def import_file(
         batch_id = None
         try:
             with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # The planner's statistics cannot see this transaction's own rows: to it the
+                    # tables stay as small as before the import, and lookups by key would turn
+                    # into sequential scans of a table growing to millions of rows.
+                    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
                 batch_id = conn.execute(ImportBatch.__table__.insert().values(
                     file_name=path.name, file_sha256=sha, file_size=path.stat().st_size, format=info.format,
                     platform=info.platform, started_at=now,

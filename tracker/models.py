@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -97,6 +98,7 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("shop_id", "platform_order_id"),
         Index("ix_orders_facts_changed_at", "facts_changed_at"),
+        Index("ix_orders_next_check_at", "next_check_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,6 +140,8 @@ class Order(Base):
     last_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
     facts_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # classification: when time alone may change the answer (a deadline, a stall limit)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     shop: Mapped[Shop] = relationship()
     items: Mapped[list[OrderItem]] = relationship(back_populates="order", order_by="OrderItem.line_no")
@@ -172,6 +176,7 @@ class Shipment(Base):
     __table_args__ = (
         UniqueConstraint("order_id", "kind", "waybill"),
         Index("ix_shipments_due", "done", "next_poll_at"),
+        Index("ix_shipments_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -320,9 +325,13 @@ class CaseEvent(Base):
 
 
 class Action(Base):
-    """Something an agent did about an order: reship, refund, compensate, urge, resolve …"""
+    """Something an agent did about an order: reship, refund, compensate, urge, resolve …
+
+    ``damage_reported`` (the customer showed damage; ``note`` says what) is a fact that
+    classification reads."""
 
     __tablename__ = "actions"
+    __table_args__ = (Index("ix_actions_code_at", "code", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -349,6 +358,26 @@ class CustomerContact(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))  # accepted | refused | pending
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ClassifyRun(Base):
+    """One ``tracker classify`` run: the watermark of the next incremental run, and its counts."""
+
+    __tablename__ = "classify_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())  # facts changed after it: next run
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    now: Mapped[datetime] = mapped_column(UTCDateTime())  # the classification's clock
+    full: Mapped[bool] = mapped_column(Boolean)
+    orders_seen: Mapped[int] = mapped_column(Integer)
+    opened: Mapped[int] = mapped_column(Integer)
+    refreshed: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    cleared: Mapped[int] = mapped_column(Integer)
+    load_seconds: Mapped[float] = mapped_column(Float)
+    rules_seconds: Mapped[float] = mapped_column(Float)
+    write_seconds: Mapped[float] = mapped_column(Float)
 
 
 class Claim(Base):
