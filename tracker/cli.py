@@ -130,8 +130,11 @@ def _import_one(engine, path, platform, shop, mapping, settings) -> ImportSummar
 
 
 def _poller(settings: config.Settings, concurrency: int) -> Poller:
+    """The configured provider's poller, scheduling by the lead-editable policy file."""
+    from tracker import schedule
+
     return Poller(provider_for(settings), name=settings.provider, qps=settings.provider_qps,
-                  concurrency=concurrency)
+                  concurrency=concurrency, policy=schedule.Policy(**_policy().schedule_overrides()))
 
 
 @main.command("poll")
@@ -162,11 +165,12 @@ def poll_command(once: bool, batch_size: int, concurrency: int) -> None:
 @main.command("worker")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
 def worker_command(concurrency: int) -> None:
-    """定时任务进程 · Run the scheduler process (poll; subscribe when push is on)."""
+    """定时任务进程 · Run the scheduler process (poll, reclassify; subscribe when push is on)."""
     settings = config.get()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with _poller(settings, concurrency) as poller:
-        worker.run(settings, worker.Context(engine=db.engine(), poller=poller, owner=worker.owner_id()))
+        worker.run(settings, worker.Context(engine=db.engine(), poller=poller, owner=worker.owner_id(),
+                                            policy=_policy()))
 
 
 @main.command("serve")

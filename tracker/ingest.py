@@ -26,6 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass, field
 from operator import attrgetter
 from datetime import datetime, timezone
@@ -160,9 +161,20 @@ def carrier_note(ref: ShipmentRef) -> str | None:
         if ref.carrier_raw:
             return f"未识别的快递公司：{ref.carrier_raw} (unknown carrier)"
         return None
-    if carriers.matches(ref.carrier, ref.waybill):
+    waybill = ref.waybill
+    return _pattern_note(ref.carrier, waybill[:2] + waybill[2:].translate(_DIGITS_AS_9))
+
+
+# Carrier patterns look at the first two characters literally and at digits only as \d
+# after that, so every number of one shape gets the same note: computed once per shape.
+_DIGITS_AS_9 = str.maketrans("0123456789", "9999999999")
+
+
+@lru_cache(maxsize=8192)
+def _pattern_note(carrier: str, shape: str) -> str | None:
+    if carriers.matches(carrier, shape):
         return None
-    others = [c for c in carriers.guess(ref.waybill) if c != ref.carrier]
+    others = [c for c in carriers.guess(shape) if c != carrier]
     if not others:
         return None
     names = "、".join(carriers.get(c).name for c in others)
@@ -206,11 +218,6 @@ class _ErrorReport:
         final = self.final_path(batch_id)
         self.tmp.replace(final)
         return str(final)
-
-
-def _same_stored(stored: tuple, bound: list) -> bool:
-    """Whether raw stored values equal freshly bound ones (PostgreSQL hands back Decimals as such)."""
-    return all(a == b for a, b in zip(stored, bound))
 
 
 def _chunks(it: Iterable, size: int) -> Iterator[list]:
@@ -312,7 +319,8 @@ class _Ingest:
         """Merge a newer export's facts into known orders (all values in stored form)."""
         cols = ", ".join(ORDER_FACTS)
         marks = ", ".join(self.orders.mark for _ in changed)
-        current = {r[0]: tuple(r[1:]) for r in self.conn.exec_driver_sql(
+        stored = self.order_updates.bind.stored  # ORDER_FACTS come first in its columns
+        current = {r[0]: stored(r[1:]) for r in self.conn.exec_driver_sql(
             f"SELECT id, {cols} FROM orders WHERE id IN ({marks})", tuple(c[0] for c in changed))}
         moved = self._sync_shipments({order_id: row[5] for order_id, row in changed})
         updates, touches = [], []
@@ -394,7 +402,7 @@ class _Ingest:
             if row is None:
                 inserts.append(values)
                 self.summary.created += 1
-            elif _same_stored(row[1:], self.items.bind(values)[2:]):
+            elif self.items.bind.stored((*key, *row[1:])) == self.items.bind(values):
                 self.summary.unchanged += 1
             else:
                 updates.append((row[0], values))

@@ -136,8 +136,10 @@ class Order(Base):
     after_sale_status: Mapped[str | None] = mapped_column(String(64))
     shipping_method: Mapped[str | None] = mapped_column(String(32))
     source_hash: Mapped[str] = mapped_column(String(16))  # of the last imported facts
-    first_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
-    last_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    # Provenance (import_batches.id), deliberately without a foreign key: batches are
+    # never deleted, and PostgreSQL's per-row check cost 2 s per 100k imported orders.
+    first_batch_id: Mapped[int | None] = mapped_column(Integer)
+    last_batch_id: Mapped[int | None] = mapped_column(Integer)
     facts_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # classification: when time alone may change the answer (a deadline, a stall limit)
@@ -279,7 +281,7 @@ class Refund(Base):
     requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     source_hash: Mapped[str] = mapped_column(String(16))
-    last_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    last_batch_id: Mapped[int | None] = mapped_column(Integer)  # provenance, as on Order
 
 
 class ExceptionCase(Base):

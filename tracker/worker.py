@@ -3,6 +3,8 @@
     JOBS (stable ids) ─► APScheduler BlockingScheduler (one process; never inside web workers)
         poll-due        every minute: lease and poll every due shipment
         subscribe-new   every minute, when TRACKER_PUSH_ENABLED: subscribe new shipments to pushes
+        reclassify      every minute: classify the orders whose facts changed (polls, pushes,
+                        imports) or whose deadline has come; open, refresh and clear cases
 
 Each job run owns its transactions (through the poller); a job that raises is logged by
 APScheduler and runs again at its next time.  Several workers may run on several machines
@@ -20,7 +22,9 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine
 
+from tracker.cases import classify_orders
 from tracker.config import Settings
+from tracker.policy import Policy
 from tracker.polling import Poller
 
 log = logging.getLogger(__name__)
@@ -31,6 +35,7 @@ class Context:
     engine: Engine
     poller: Poller
     owner: str
+    policy: Policy
 
 
 def poll_due(ctx: Context) -> None:
@@ -46,6 +51,13 @@ def subscribe_new(ctx: Context) -> None:
         log.info("subscribe: %d subscribed, errors %s", report.subscribed, dict(report.errors) or "none")
 
 
+def reclassify(ctx: Context) -> None:
+    report = classify_orders(ctx.engine, ctx.policy, datetime.now(UTC))
+    if report.orders_seen:
+        log.info("classify: %d orders seen, %d opened, %d cleared", report.orders_seen,
+                 sum(report.opened.values()), sum(report.cleared.values()))
+
+
 @dataclass(frozen=True)
 class Job:
     id: str  # stable: APScheduler and the logs know the job by it
@@ -57,6 +69,7 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job("poll-due", poll_due, seconds=60),
     Job("subscribe-new", subscribe_new, seconds=60, enabled=lambda settings: settings.push_enabled),
+    Job("reclassify", reclassify, seconds=60),
 )
 
 
