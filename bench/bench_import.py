@@ -71,6 +71,8 @@ def child(task: str, path: str, target: str) -> None:
                                                    "shipments_added")}
     result["seconds"] = round(time.perf_counter() - start, 2)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    # the parsing process (files over PARSE_IN_CHILD_BYTES): its own peak, beside the writer's
+    result["parser_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     print(json.dumps(result))
 
 

@@ -216,6 +216,7 @@ class Policy:
             "transit_default": self.transit_days["cross_region"] * D,
             "transit_remote": self.transit_days["remote"] * D,
             "remote_provinces": self.remote_provinces,
+            "stall_factors": tuple((p.start, p.end, p.stall_factor) for p in self.promotions),
         }
 
 

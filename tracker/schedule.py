@@ -78,9 +78,17 @@ class Policy:
     circuit_open_for: timedelta = timedelta(minutes=1)  # [1 min] first opening, doubled each time
     circuit_open_cap: timedelta = 30 * timedelta(minutes=1)  # [30 min]
     auth_open_for: timedelta = 10 * timedelta(minutes=1)  # [10 min] bad key / signature
+    # (start, end, factor): parcels shipped in a promotion window get longer stall limits,
+    # as classification gives them (policy.toml [[promotions]] stall_factor)
+    stall_factors: tuple[tuple[datetime, datetime, float], ...] = ()
 
-    def stall_limit(self, status: str) -> timedelta:
-        return self.stall_limits.get(status, self.stall_limits["unknown"])
+    def stall_limit(self, status: str, shipped_at: datetime | None = None) -> timedelta:
+        limit = self.stall_limits.get(status, self.stall_limits["unknown"])
+        if shipped_at is not None:
+            for start, end, factor in self.stall_factors:
+                if start <= shipped_at < end:
+                    return limit * factor
+        return limit
 
 
 DEFAULT_POLICY = Policy()
@@ -126,7 +134,7 @@ def _cadence(status: str, now: datetime, shipped_at: datetime, first_scan_at: da
             return [now + policy.unscanned_every, deadline]
         return [now + _stalled_every(now - shipped_at, policy)]
     latest = last_event_at or first_scan_at
-    stall_check = latest + policy.stall_limit(status) + policy.stall_margin
+    stall_check = latest + policy.stall_limit(status, shipped_at) + policy.stall_margin
     if stall_check <= now:  # stalled, and seen: watch for it to move on, sparser as it lasts
         return [now + _stalled_every(now - latest, policy)]
     found = [stall_check]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime, timezone
 import tomllib
 import pytest
 
@@ -129,4 +130,8 @@ def test_schedule_takes_its_numbers_from_the_policy():
     wired = schedule.Policy(**policies.DEFAULT.schedule_overrides())
     assert wired.stall_limit("in_transit") == 48 * H and wired.pickup_deadline == 24 * H
     assert wired.auto_confirm_after == 10 * D
+    # Shipped in the 双十一 window: the schedule stretches the stall limit as classification does.
+    in_promo = datetime(2026, 11, 11, 4, tzinfo=timezone.utc)
+    assert wired.stall_limit("in_transit", in_promo) == 72 * H
+    assert wired.stall_limit("in_transit", datetime(2026, 12, 20, tzinfo=timezone.utc)) == 48 * H
 
