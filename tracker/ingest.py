@@ -1,6 +1,8 @@
 """Ingest: a platform export into the database, idempotently, one transaction per file.
 
     file ─► imports.open_export ─► records, row errors ─► chunks of 2,000 records
+            (in a second process for files over 8 MB: it parses and prepares rows for
+             writing while this one writes; ``ParseInChild``)
       orders    (shop, order id) known?  no → insert · facts changed → merge + update · else unchanged
       shipments waybills an order names: new → insert (due for polling at once);
                 no longer named by a newer export → superseded
@@ -26,8 +28,8 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from operator import attrgetter
 from datetime import datetime, timezone
 from itertools import islice
