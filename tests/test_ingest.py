@@ -221,3 +221,24 @@ def test_a_file_found_corrupt_midway_is_refused_and_rolled_back(engine, tmp_path
         run(engine, path, tmp_path)
     assert "2001" in str(refused.value) or refused.value.row  # says where
     assert count(engine, Order) == 0 and count(engine, ImportBatch) == 0
+
+
+def test_an_order_repeated_in_a_file_takes_its_last_row_even_after_an_unchanged_first(engine, tmp_path):
+    first = taobao_order_row(订单编号="3900000000000000321")
+    run(engine, write_taobao_orders_csv(tmp_path / "a.csv", [first]), tmp_path)
+    later = dict(first, 订单状态="交易成功", 确认收货时间="2026-11-21 18:30:00")
+    filler = [taobao_order_row(订单编号=str(3900000000000400000 + i)) for i in range(2500)]  # later chunk
+    summary = run(engine, write_taobao_orders_csv(tmp_path / "b.csv", [first, *filler, later]), tmp_path)
+    assert (summary.updated, summary.created) == (1, 2500)
+    assert orders_by_id(engine)["3900000000000000321"].status == "finished"
+
+
+def test_a_marker_for_an_order_another_import_changed_refuses_the_file(engine, tmp_path):
+    """The parsing process marks rows it saw stored unchanged; the writer re-checks each."""
+    from tracker.ingest import ConcurrentImport, ImportSummary, _ErrorReport, _Ingest
+
+    marker = ("示例旗舰店", "3900000000000000999", "taobao", "0123456789abcdef", None, None)
+    with pytest.raises(ConcurrentImport, match="3900000000000000999"), engine.begin() as conn:
+        ingest_ = _Ingest(conn, ImportSummary("f", "taobao_orders", "taobao", 1), "taobao", None,
+                          _ErrorReport(tmp_path / "r"), NOW)
+        ingest_.add_orders([marker])

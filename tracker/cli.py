@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 import imports
 from tracker import config, db, worker
-from tracker.ingest import ImportSummary, import_file, sort_by_kind
+from tracker.ingest import ConcurrentImport, ImportSummary, import_file, sort_by_kind
 from tracker.models import Shipment
 from tracker.polling import Poller, provider_for
 
@@ -79,7 +79,7 @@ def import_command(files: tuple[Path, ...], platform: str | None, shop: str | No
             continue
         try:
             summary = _import_one(engine, path, platform, shop, mapping, settings)
-        except imports.RejectedFile as err:
+        except (imports.RejectedFile, ConcurrentImport) as err:
             click.echo(f"{path.name}: 拒绝导入 rejected (nothing written): {err}", err=True)
             refused += 1
             continue

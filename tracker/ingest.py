@@ -29,10 +29,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
-from operator import attrgetter
 from datetime import datetime, timezone
+from functools import lru_cache
 from itertools import islice
+from operator import attrgetter
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, make_url, select, update
@@ -41,6 +41,7 @@ import imports
 from couriers import carriers
 from imports.records import ItemRecord, OrderRecord, RefundRecord, RowError, ShipmentRef
 from tracker.bulk import Binder, BulkTable
+from tracker.db import make_engine
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
 
 CHUNK = 2000
@@ -126,13 +127,19 @@ def shipment_ref(ref: ShipmentRef) -> Ref:
     return (ref.waybill, ref.carrier, ref.carrier_raw or None, carrier_note(ref))
 
 
-def prepare_orders(records: list[OrderRecord], bind: Callable[[tuple], tuple]) -> list[tuple]:
+def prepare_orders(records: list[OrderRecord], bind: Callable[[tuple], tuple],
+                   stored_unchanged: frozenset[int] = frozenset()) -> list[tuple]:
     """Order records → (shop name, order id, platform, digest, stored facts, shipment refs).
 
-    Everything per row that needs no database: this runs in the parsing process.
+    Everything per row that needs no database: this runs in the parsing process.  Rows
+    at the ``stored_unchanged`` positions are already stored as they are: they go as
+    markers with facts and refs None (see ``StoredDigests``).
     """
     out = []
-    for rec in records:
+    for i, rec in enumerate(records):
+        if i in stored_unchanged:
+            out.append((rec.shop_name, rec.platform_order_id, rec.platform, rec.source_digest, None, None))
+            continue
         facts = order_facts(rec)
         digest = rec.source_digest or facts_hash((facts, rec.shipments))
         refs = tuple(shipment_ref(r) for r in rec.shipments)
@@ -265,7 +272,7 @@ class _Ingest:
 
     # shops ---------------------------------------------------------------
     def shop_id(self, name: str | None) -> int:
-        name = self.shop_name or name or DEFAULT_SHOP.get(self.platform, self.platform)
+        name = shop_name(self.shop_name, name, self.platform)
         cached = self._shops.get(name)
         if cached is not None:
             return cached
@@ -301,6 +308,8 @@ class _Ingest:
         new_rows, changed = [], []
         for key, row in latest.items():
             found = existing.get(key)
+            if row[4] is None and (found is None or found[1] != row[3]):
+                raise ConcurrentImport(key[1])
             if found is None:
                 new_rows.append((key, row))
             elif found[1] == row[3]:
@@ -459,6 +468,17 @@ class _Ingest:
 DEFAULT_SHOP = {"taobao": "淘宝店铺", "pdd": "拼多多店铺", "douyin": "抖店", "jd": "京东店铺"}
 
 
+def shop_name(chosen: str | None, in_file: str | None, platform: str) -> str:
+    """The shop an order belongs to: ``--shop``, else the file's 店铺名称, else one per platform."""
+    return chosen or in_file or DEFAULT_SHOP.get(platform, platform)
+
+
+class ConcurrentImport(RuntimeError):
+    def __init__(self, order_id: str):
+        super().__init__(f"订单 {order_id} 在本次导入期间被另一次导入修改，请重新导入 "
+                         f"(order {order_id} was changed by another import meanwhile: import the file again)")
+
+
 @contextmanager
 def _few_collections():
     """An import allocates millions of short-lived, acyclic objects; the cyclic garbage
@@ -492,7 +512,7 @@ def import_file(
     options = {"platform": platform, "mapping": str(mapping) if mapping else None, "max_bytes": max_bytes}
     url = engine.url.render_as_string(hide_password=False)
     parsing = ParseInChild if path.stat().st_size >= PARSE_IN_CHILD_BYTES else ParseHere
-    with parsing(url, path, options) as source:
+    with parsing(url, path, options, shop) as source:
         info = source.info
         sha = _sha256(path)
         report = _ErrorReport(reports_dir)
@@ -547,19 +567,65 @@ def _order_binder(url: str) -> Binder:
     return Binder(make_url(url).get_dialect()(), Order.__table__, ORDER_FACTS)
 
 
-def _prepared(export, binder: Binder) -> Iterator[Chunk]:
+def _prepared(export, binder: Binder, stored: StoredDigests | None = None) -> Iterator[Chunk]:
     """Chunks of an export; orders come prepared for writing (see ``prepare_orders``)."""
     kind = export.info.kind
     for chunk in _chunks(export.records(), CHUNK):
         errors = [r for r in chunk if isinstance(r, RowError)]
         good = [r for r in chunk if not isinstance(r, RowError)] if errors else chunk
-        yield (prepare_orders(good, binder) if kind == "orders" else good), errors, export.progress()
+        if kind == "orders":
+            good = prepare_orders(good, binder, stored.unchanged(good) if stored else frozenset())
+        yield good, errors, export.progress()
+
+
+class StoredDigests:
+    """The parsing process's read-only look at the digests already stored.
+
+    Re-importing the same export is the daily case, and preparing a row (binding its
+    facts, noting its shipments) costs as much as parsing it.  A row whose raw digest
+    equals the committed one goes to the writer as a marker instead — but only the
+    first time its order appears in the file: a later row for the same order may follow
+    a change this very import made.  The writer checks every marker against its own
+    view and refuses the file (``ConcurrentImport``) if another import got there between.
+    """
+
+    def __init__(self, url: str, shop: str | None, platform: str):
+        self._engine = make_engine(url)
+        self._conn = self._engine.connect()
+        self._orders = BulkTable(self._conn, Order.__table__, ("shop_id", "platform_order_id"))
+        self._shops = {name: sid for sid, name in self._conn.execute(select(Shop.id, Shop.name))}
+        self._shop, self._platform = shop, platform
+        # hash() of each (shop, order) met so far: 1M of them in ~50 MB.  A collision only
+        # makes a row look repeated, and a repeated row is prepared in full: safe.
+        self._seen: set[int] = set()
+
+    def unchanged(self, records: list[OrderRecord]) -> frozenset[int]:
+        firsts: dict[tuple[int, str], tuple[int, str]] = {}
+        seen = self._seen
+        for i, rec in enumerate(records):
+            shop_id = self._shops.get(shop_name(self._shop, rec.shop_name, self._platform))
+            if shop_id is None or not rec.source_digest:
+                continue  # a shop new to the database has nothing stored to compare with
+            key = (shop_id, rec.platform_order_id)
+            mark = hash(key)
+            if mark in seen:
+                continue
+            seen.add(mark)
+            firsts[key] = (i, rec.source_digest)
+        if not firsts:
+            return frozenset()
+        found = self._orders.lookup(("shop_id", "platform_order_id"), list(firsts), ("source_hash",))
+        return frozenset(i for key, (i, digest) in firsts.items() if (row := found.get(key)) and row[1] == digest)
+
+    def close(self) -> None:
+        self._conn.close()
+        self._engine.dispose()
 
 
 class ParseHere:
     """Parse in this process (small files: a second process costs more than it saves)."""
 
-    def __init__(self, url: str, path: Path, options: dict):
+    def __init__(self, url: str, path: Path, options: dict, shop: str | None):
         self._export = imports.open_export(path, **options)
         self._binder = _order_binder(url)
         self.info = self._export.info
@@ -587,8 +653,8 @@ class ParseInChild:
     (a RejectedFile, before or during the rows), which is raised here.
     """
 
-    def __init__(self, url: str, path: Path, options: dict):
-        job = json.dumps({"url": url, "path": str(path), "options": options})
+    def __init__(self, url: str, path: Path, options: dict, shop: str | None):
+        job = json.dumps({"url": url, "path": str(path), "options": options, "shop": shop})
         self._child = subprocess.Popen([sys.executable, "-m", "tracker.ingest", job], stdout=subprocess.PIPE)
         try:
             self.info = self._receive()
@@ -636,10 +702,13 @@ def _parse_into(job: dict, out) -> None:
         out.write(len(data).to_bytes(8, "little"))
         out.write(data)
 
+    stored = None
     try:
         with imports.open_export(job["path"], **job["options"]) as export, _few_collections():
             send("info", export.info)
-            for chunk in _prepared(export, _order_binder(job["url"])):
+            if export.info.kind == "orders":
+                stored = StoredDigests(job["url"], job["shop"], export.info.platform)
+            for chunk in _prepared(export, _order_binder(job["url"]), stored):
                 send("chunk", chunk)
         send("done", None)
     except BrokenPipeError:
@@ -650,6 +719,9 @@ def _parse_into(job: dict, out) -> None:
         except Exception:  # noqa: BLE001 - an unpicklable error still reaches the parent, as text
             err = RuntimeError(f"{type(err).__name__}: {err}")
         send("error", err)
+    finally:
+        if stored is not None:
+            stored.close()
     out.flush()
 
 
