@@ -170,9 +170,13 @@ class Format:
         return _with_ids(self.kind, numbers, records, columns)
 
 
-def row_digest(cells: Iterable[object]) -> str:
+def row_digest(cells: list) -> str:
     """A short digest of a row's raw cells, so an importer can skip unchanged rows cheaply."""
-    return blake2b("\x1f".join(map(str, cells)).encode(), digest_size=8).hexdigest()
+    try:
+        text = "\x1f".join(cells)  # CSV rows: all strings, no str() per cell
+    except TypeError:  # xlsx rows carry numbers and dates
+        text = "\x1f".join(map(str, cells))
+    return blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 BATCH_ROWS = 128  # small enough that a batch dies young (cheap garbage collection)
