@@ -109,7 +109,7 @@ def run(parcels: list[dict], *, push: bool, step: timedelta) -> dict:
         control.close()
         process.terminate()
         process.wait()
-    return {"stats": stats, "queries": recorder.queries, "truth": truth, "seconds": seconds}
+    return {"stats": stats, "queries": recorder.queries, "truth": truth, "seconds": seconds, "step": step}
 
 
 def journeys(control: SandboxClient, parcels: list[dict]) -> dict[str, list[tuple[datetime, str]]]:
@@ -122,9 +122,12 @@ def journeys(control: SandboxClient, parcels: list[dict]) -> dict[str, list[tupl
     return out
 
 
-def stall_delays(parcels: list[dict], truth: dict, queries: dict, end: datetime) -> tuple[list[float], int]:
-    """Hours from each stall's crossing to the first query after it; and how many went unseen."""
-    delays, unseen = [], 0
+def stall_delays(parcels: list[dict], truth: dict, queries: dict, end: datetime,
+                 fleeting: timedelta) -> tuple[list[float], int, int]:
+    """Hours from each stall's crossing to the first query after it; how many went unseen; and
+    how many were fleeting: over within ``fleeting`` of the threshold (the schedule's margin plus
+    one simulated step), which no query could see and classification would never flag."""
+    delays, unseen, brief = [], 0, 0
     for p in parcels:
         scans = truth[p["num"]]
         asked = sorted(queries.get(p["num"], ()))
@@ -140,9 +143,11 @@ def stall_delays(parcels: list[dict], truth: dict, queries: dict, end: datetime)
             i = bisect_left(asked, crossing)
             if i < len(asked) and asked[i] <= resumed:
                 delays.append((asked[i] - crossing).total_seconds() / 3600)
+            elif resumed - crossing <= fleeting:
+                brief += 1
             else:
                 unseen += 1
-    return delays, unseen
+    return delays, unseen, brief
 
 
 def hourly_calls(parcels: list[dict], truth: dict, end: datetime) -> float:
@@ -158,7 +163,8 @@ def report(title: str, parcels: list[dict], result: dict, *, push: bool) -> None
     stats, n = result["stats"], len(parcels)
     end = START + timedelta(days=DAYS)
     calls = stats["queries"] + stats["subscriptions"]
-    delays, unseen = stall_delays(parcels, result["truth"], result["queries"], end)
+    delays, unseen, brief = stall_delays(parcels, result["truth"], result["queries"], end,
+                                         DEFAULT_POLICY.stall_margin + result["step"])
     print(f"\n== {title}: {n} parcels, {DAYS} simulated days in {result['seconds']:.0f}s")
     print(f"API calls per parcel: {calls / n:.2f} (queries {stats['queries'] / n:.2f}, "
           f"subscriptions {stats['subscriptions'] / n:.2f}); fixed hourly poll: "
@@ -170,9 +176,10 @@ def report(title: str, parcels: list[dict], result: dict, *, push: bool) -> None
               "(classification reads last_event_at); safety-net queries only cover lost pushes")
     elif delays:
         p95 = quantiles(delays, n=20)[-1] if len(delays) > 1 else delays[0]
-        print(f"stalls crossed: {len(delays) + unseen}; seen by a query after crossing: median "
+        print(f"stalls crossed: {len(delays) + unseen + brief}; seen by a query after crossing: median "
               f"{median(delays):.2f} h, p95 {p95:.2f} h, max {max(delays):.2f} h; "
-              f"not queried before the parcel moved on / the fortnight ended: {unseen}")
+              f"not queried before the parcel moved on / the fortnight ended: {unseen}; "
+              f"over within {DEFAULT_POLICY.stall_margin + result['step']} of the threshold (unobservable): {brief}")
 
 
 def main(argv: list[str] | None = None) -> None:

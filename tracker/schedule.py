@@ -57,7 +57,9 @@ class Policy:
     unscanned_every: timedelta = 12 * H  # [12 h] no scan yet: pickups happen in daylight
     pickup_deadline: timedelta = 24 * H  # [24 h] after shipping: the 24-hour pickup rule
     stalled_min_every: timedelta = 12 * H  # [12 h] a stall already seen: half its age, at least …
-    stalled_max_every: timedelta = 3 * D  # [3 d] … and at most this (lost parcels stay cheap)
+    stalled_max_every: timedelta = 36 * H  # [36 h] … and at most this: a stalled parcel that moves
+    # again may fail delivery at once (24 h limit), and a look every 36 h mostly learns of it in time
+    unscanned_max_every: timedelta = 3 * D  # [3 d] never scanned: nothing can fail unseen, stay cheap
     out_for_delivery_every: timedelta = 4 * H  # [4 h] the courier is on the way
     pickup_station_every: timedelta = 24 * H  # [24 h] 驿站 / locker: daily
     failed_attempt_every: timedelta = 24 * H  # [24 h] next day's delivery round
@@ -132,7 +134,7 @@ def _cadence(status: str, now: datetime, shipped_at: datetime, first_scan_at: da
         deadline = shipped_at + policy.pickup_deadline + policy.stall_margin
         if now < deadline:
             return [now + policy.unscanned_every, deadline]
-        return [now + _stalled_every(now - shipped_at, policy)]
+        return [now + min(policy.unscanned_max_every, max(policy.stalled_min_every, (now - shipped_at) / 2))]
     latest = last_event_at or first_scan_at
     stall_check = latest + policy.stall_limit(status, shipped_at) + policy.stall_margin
     if stall_check <= now:  # stalled, and seen: watch for it to move on, sparser as it lasts

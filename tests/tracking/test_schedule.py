@@ -64,14 +64,15 @@ def test_no_scan_yet_every_few_hours_and_once_right_after_the_pickup_deadline() 
     assert when("pending", now=late, first_scan=None, last_event=None) == deadline
     after = SHIPPED + 30 * H
     assert when("pending", now=after, first_scan=None, last_event=None) == after + 15 * H  # half its age
-    week = SHIPPED + 8 * 24 * H
-    assert when("pending", now=week, first_scan=None, last_event=None) == week + P.stalled_max_every
+    week = SHIPPED + 8 * 24 * H  # never scanned: nothing can fail unseen, so the sparsest cadence
+    assert when("pending", now=week, first_scan=None, last_event=None) == week + P.unscanned_max_every
+    assert P.unscanned_max_every > P.stalled_max_every
 
 
 def test_a_stall_already_seen_is_watched_ever_more_sparsely() -> None:
-    last = NOW - 80 * H
-    assert when("in_transit", last_event=last) == NOW + 40 * H
-    assert when("in_transit", last_event=NOW - 20 * 24 * H, now=NOW) == NOW + P.stalled_max_every
+    assert when("picked_up", last_event=NOW - 40 * H) == NOW + 20 * H  # past its 24 h limit: half its age
+    # never sparser than 36 h: a parcel that moves again may fail delivery (24 h limit) at once
+    assert when("in_transit", last_event=NOW - 20 * 24 * H, now=NOW) == NOW + 36 * H
 
 
 def test_near_the_auto_confirm_deadline_sooner() -> None:
