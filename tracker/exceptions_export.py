@@ -15,7 +15,7 @@ import csv
 import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import IO
 
