@@ -37,6 +37,11 @@ H = timedelta(hours=1)
 # ---------------------------------------------------------------- the kinds
 
 
+def N_(text: str) -> str:
+    """Marks a name for the web app's English catalog (``pybabel extract``); returns it as is."""
+    return text
+
+
 class Kind(NamedTuple):
     code: str
     name: str  # 中文
@@ -45,19 +50,19 @@ class Kind(NamedTuple):
 
 
 KINDS: Mapping[str, Kind] = {k.code: k for k in (
-    Kind("not_shipped", "未发货", None, 2),
-    Kind("no_tracking", "无物流信息", None, 3),
-    Kind("stalled", "物流停滞", None, 2),
-    Kind("auto_confirmed_undelivered", "未签收已确认收货", None, 4),
-    Kind("damaged", "破损", None, 3),
-    Kind("wrong_carrier", "发错快递", None, 2),
-    Kind("lost", "疑似丢件", "stalled", 4),
-    Kind("pickup_uncollected", "驿站/快递柜未取", "stalled", 2),
-    Kind("reship_not_moving", "补发件未动", "no_tracking", 3),  # or stalled, per finding
-    Kind("failed_delivery", "派送失败", None, 3),
-    Kind("refused", "拒收", None, 3),
-    Kind("returned", "退回", None, 3),
-    Kind("auto_confirm_soon", "即将自动确认收货", None, 3),
+    Kind("not_shipped", N_("未发货"), None, 2),
+    Kind("no_tracking", N_("无物流信息"), None, 3),
+    Kind("stalled", N_("物流停滞"), None, 2),
+    Kind("auto_confirmed_undelivered", N_("未签收已确认收货"), None, 4),
+    Kind("damaged", N_("破损"), None, 3),
+    Kind("wrong_carrier", N_("发错快递"), None, 2),
+    Kind("lost", N_("疑似丢件"), "stalled", 4),
+    Kind("pickup_uncollected", N_("驿站/快递柜未取"), "stalled", 2),
+    Kind("reship_not_moving", N_("补发件未动"), "no_tracking", 3),  # or stalled, per finding
+    Kind("failed_delivery", N_("派送失败"), None, 3),
+    Kind("refused", N_("拒收"), None, 3),
+    Kind("returned", N_("退回"), None, 3),
+    Kind("auto_confirm_soon", N_("即将自动确认收货"), None, 3),
 )}
 CORE_KINDS = ("not_shipped", "no_tracking", "stalled", "auto_confirmed_undelivered", "damaged", "wrong_carrier")
 
@@ -294,10 +299,12 @@ class _Look:
         first = p.scans[0].location if p.scans else None
         return bool(city and first and city in first[:12])
 
-    def notice(self, p: Parcel | None, since: datetime) -> Disruption | None:
+    def notice(self, p: Parcel | None, since: datetime, due: datetime) -> Disruption | None:
+        """A disruption on the parcel's way that began before its limit ran out (``due``): one
+        that began after the parcel was already late did not make it late."""
         places = (self.dest, self.origin(p) if p else short_province(self.s.shop_origin) or
                   self.policy.origin_province, short_province(p.last_location) if p else None)
-        return self.policy.disruption(places, since, self.now)
+        return self.policy.disruption(places, since, min(due, self.now))
 
     def finding(self, kind: str, facts: dict, measures: dict, text: str, *, p: Parcel | None = None,
                 severity: int | None = None, notice: Disruption | None = None, deadline: datetime | None = None,
@@ -330,7 +337,7 @@ def not_shipped(look: _Look) -> Iterator[Finding]:
         span = promo.ship_deadline if promo else policy.ship_deadline
         deadline, holidays = policy.extended(s.paid_at, span)
         source = f"{promo.name}发货时限" if promo else "发货时限"
-    notice = look.notice(None, s.paid_at)
+    notice = look.notice(None, s.paid_at, deadline)
     if notice is not None:
         deadline += notice.extra
     look.later(deadline)
@@ -358,7 +365,7 @@ def no_tracking(look: _Look) -> Iterator[Finding]:
         if shipped is None:
             continue
         deadline, holidays = policy.extended(shipped, policy.pickup_deadline)
-        notice = look.notice(p, shipped)
+        notice = look.notice(p, shipped, deadline)
         if notice is not None:
             deadline += notice.extra
         said = p.incident == "no_info"
@@ -393,7 +400,7 @@ def stalled(look: _Look) -> Iterator[Finding]:
         promo = policy.promotion(shipped)
         base = policy.stall_limit(status) * (promo.stall_factor if promo else 1)
         until, holidays = policy.extended(last, base)
-        notice = look.notice(p, last)
+        notice = look.notice(p, last, until)
         extra = notice.extra if notice else timedelta(0)
         limit = until - last + extra
         age = now - last

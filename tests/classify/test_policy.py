@@ -135,3 +135,12 @@ def test_schedule_takes_its_numbers_from_the_policy():
     assert wired.stall_limit("in_transit", in_promo) == 72 * H
     assert wired.stall_limit("in_transit", datetime(2026, 12, 20, tzinfo=timezone.utc)) == 48 * H
 
+
+
+def test_a_disruption_that_began_after_the_parcel_was_already_late_is_not_its_cause():
+    # last scan 8 days before NOW; the snow began 2 days before NOW, long after the 48 h limit ran out
+    snapshot = order("shipped", parcel(first=199 * H, last=192 * H), shipped=200 * H)
+    notice = edited('[[disruptions]]\nname = "寒潮暴雪"\nreason = "暴雪"\nprovinces = ["北京"]\n'
+                    f'start = "{NOW - 48 * H:%Y-%m-%d}"\nend = "{NOW + 96 * H:%Y-%m-%d}"\nextra_hours = 240')
+    (f,) = classify(snapshot, notice, NOW)
+    assert f.kind == "stalled" and not f.force_majeure and "disruption_reason" not in f.evidence
