@@ -6,6 +6,7 @@ once at start, strictly (a misspelt ``TRACKER_*`` variable stops the command).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import UTC
 from pathlib import Path
@@ -176,13 +177,45 @@ def worker_command(concurrency: int) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=5000, show_default=True)
-def serve_command(host: str, port: int) -> None:
-    """网页与推送回调 · Serve the web app (push hooks) with Flask's server."""
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="gunicorn worker processes (default: 2 × CPUs + 1)")
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="threads per worker")
+@click.option("--dev", is_flag=True, help="Flask's single-process development server instead of gunicorn")
+def serve_command(host: str, port: int, workers: int | None, threads: int, dev: bool) -> None:
+    """网页与推送回调 · Serve the web app and the push hooks (gunicorn; --dev: Flask's server)."""
     from tracker.web import create_app
 
     settings = config.get()
     logging.basicConfig(level=settings.log_level)
-    create_app(settings, engine=db.engine()).run(host=host, port=port)
+    engine = db.engine()  # the embedded default migrates itself here, once, before any worker starts
+    if dev:
+        create_app(settings, engine=engine).run(host=host, port=port)
+        return
+    from tracker.web.server import Gunicorn
+
+    engine.dispose()  # each worker opens its own connections after the fork
+    Gunicorn(lambda: create_app(settings), bind=f"{host}:{port}", threads=threads,
+             workers=workers or 2 * (os.cpu_count() or 1) + 1).run()
+
+
+@main.command("demo")
+@click.option("--orders", type=click.IntRange(50, 200_000), default=4000, show_default=True,
+              help="how many orders the demo shops have")
+@click.option("--seed", type=int, default=2026, show_default=True, help="the same seed, the same dataset")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--sandbox-port", type=int, default=0, help="the sandbox courier's port (default: a free one)")
+@click.option("--no-serve", is_flag=True, help="build the demo database and exit (tests, CI)")
+def demo_command(orders: int, seed: int, host: str, port: int, sandbox_port: int, no_serve: bool) -> None:
+    """一键演示 · The week after 双十一 on its own SQLite file (instance/demo.sqlite3), then the web app."""
+    from tracker import demo
+
+    try:
+        demo.run(demo.Options(orders=orders, seed=seed, host=host, port=port, sandbox_port=sandbox_port,
+                              serve=not no_serve), show_import=_print_summary)
+    except KeyboardInterrupt:
+        click.echo("\n已中断 · interrupted", err=True)
+        sys.exit(130)
 
 
 @main.command("sandbox-courier")
@@ -202,6 +235,49 @@ def sandbox_courier_command(host: str, port: int, seed: str, clock_start) -> Non
         sandbox.run(host, port, seed=seed, clock_start=start)
     except KeyboardInterrupt:
         pass
+
+
+# ---------------------------------------------------------------- users
+
+
+@main.group("users")
+def users_group() -> None:
+    """账号 · Staff accounts."""
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["agent", "lead", "finance", "admin"]), required=True)
+@click.option("--display-name", help="name shown in the app (default: the user name)")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input (one line)")
+def users_add_command(username: str, role: str, display_name: str | None, password_stdin: bool) -> None:
+    """新增账号 · Add a user; the password is asked for (or read from stdin)."""
+    from tracker import users
+
+    if password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("密码 password", hide_input=True, confirmation_prompt=True)
+    try:
+        with db.engine().begin() as conn:
+            users.add(conn, username, role, password, display_name=display_name)
+    except users.UserError as err:
+        raise click.UsageError(str(err)) from err
+    click.echo(f"已添加 added {username} ({role})")
+
+
+@users_group.command("token")
+@click.argument("username")
+def users_token_command(username: str) -> None:
+    """签发 API 令牌 · Issue a new API token for /api/v1 (replaces the old one; shown once)."""
+    from tracker import users
+
+    try:
+        with db.engine().begin() as conn:
+            token = users.issue_token(conn, username)
+    except users.UserError as err:
+        raise click.UsageError(str(err)) from err
+    click.echo(token)
 
 
 # ---------------------------------------------------------------- exceptions

@@ -44,7 +44,8 @@ class Settings:
     instance_dir: Path = PROJECT_ROOT / "instance"
     database_url: str = ""  # default: sqlite file under instance_dir
     import_max_bytes: int = 2_000_000_000
-    secret_key: str = ""
+    secret_key: str = ""  # default: a random key kept in instance_dir/secret_key
+    cookie_secure: bool = False  # Secure cookies even on http (they are Secure over https anyway)
     provider: str = "sandbox"  # kuaidi100 | kdniao | sandbox
     provider_qps: float = 20.0
     kuaidi100_customer: str = ""

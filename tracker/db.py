@@ -39,7 +39,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # JIT compilation pays off for long analytic queries; ours are short, and it added
+    # 100-165 ms to each of the queue's count queries.
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c jit=off"})
 
 
 def alembic_config(url: str) -> Config:

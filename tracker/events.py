@@ -51,6 +51,7 @@ class Tracked:
     error_count: int
     error_since: datetime | None
     created_at: datetime
+    kind: str
     phone: str | None
     shipped_at: datetime | None
     origin: str | None
@@ -58,6 +59,9 @@ class Tracked:
 
     @property
     def shipped(self) -> datetime:
+        """When this parcel left: a reship leaves when the agent registers it, not with the order."""
+        if self.kind == "reship":
+            return self.created_at
         return self.shipped_at or self.created_at
 
     def expected_arrival(self, policy: schedule.Policy) -> datetime:
@@ -68,7 +72,7 @@ _s, _o, _sh = SHIPMENTS.c, Order.__table__.c, Shop.__table__.c
 TRACKED = select(
     _s.id, _s.waybill, _s.carrier, _s.status, _s.first_scan_at, _s.last_event_at, _s.last_event_text,
     _s.last_location, _s.last_polled_at, _s.eta, _s.subscribed_at, _s.poll_count, _s.error_count,
-    _s.error_since, _s.created_at,
+    _s.error_since, _s.created_at, _s.kind,
     _o.receiver_phone, _o.shipped_at, _sh.origin_province, _o.province,
 ).select_from(SHIPMENTS.join(Order.__table__).join(Shop.__table__)).order_by(_s.next_poll_at, _s.id)
 

@@ -40,6 +40,7 @@ from sqlalchemy import Connection, Engine, make_url, select, update
 import imports
 from couriers import carriers
 from imports.records import ItemRecord, OrderRecord, RefundRecord, RowError, ShipmentRef
+from tracker import audit
 from tracker.bulk import Binder, BulkTable
 from tracker.db import make_engine
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
@@ -504,8 +505,15 @@ def import_file(
     reports_dir: Path,
     progress: Callable[[float], None] | None = None,
     now: datetime | None = None,
+    user_id: int | None = None,
+    file_name: str | None = None,
+    actor: str | None = None,
 ) -> ImportSummary:
-    """Import one export file in one transaction.  Raises ``imports.RejectedFile``."""
+    """Import one export file in one transaction.  Raises ``imports.RejectedFile``.
+
+    ``user_id`` / ``file_name`` (the name the user gave, when ``path`` is a stored upload) go
+    on the batch; with ``actor`` the audit record is written in the same transaction, so an
+    import never lands without its record."""
     started = time.perf_counter()
     now = now or datetime.now(timezone.utc)
     path = Path(path)
@@ -525,8 +533,8 @@ def import_file(
                     # into sequential scans of a table growing to millions of rows.
                     conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
                 batch_id = conn.execute(ImportBatch.__table__.insert().values(
-                    file_name=path.name, file_sha256=sha, file_size=path.stat().st_size, format=info.format,
-                    platform=info.platform, started_at=now,
+                    file_name=(file_name or path.name)[:255], file_sha256=sha, file_size=path.stat().st_size,
+                    format=info.format, platform=info.platform, started_at=now, user_id=user_id,
                 )).inserted_primary_key[0]
                 summary = ImportSummary(str(path), info.format, info.platform, batch_id)
                 ingest = _Ingest(conn, summary, info.platform, shop, report, now)
@@ -547,6 +555,13 @@ def import_file(
                     error_report=str(report.final_path(batch_id)) if report.count else None,
                     finished_at=datetime.now(timezone.utc),
                 ))
+                if actor:
+                    audit.record(conn, actor=actor, user_id=user_id, action="import.file", entity="import_batch",
+                                 entity_id=batch_id, at=now, detail={
+                                     "file": file_name or path.name, "format": info.format,
+                                     "rows_read": summary.rows_read, "created": summary.created,
+                                     "updated": summary.updated, "unchanged": summary.unchanged,
+                                     "rejected": summary.rejected})
         except BaseException:
             report.close(None)
             raise

@@ -99,6 +99,9 @@ class Order(Base):
         UniqueConstraint("shop_id", "platform_order_id"),
         Index("ix_orders_facts_changed_at", "facts_changed_at"),
         Index("ix_orders_next_check_at", "next_check_at"),
+        Index("ix_orders_platform_order_id", "platform_order_id"),
+        Index("ix_orders_buyer_nick", "buyer_nick"),
+        Index("ix_orders_province", "province", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -179,6 +182,7 @@ class Shipment(Base):
         UniqueConstraint("order_id", "kind", "waybill"),
         Index("ix_shipments_due", "done", "next_poll_at"),
         Index("ix_shipments_updated_at", "updated_at"),
+        Index("ix_shipments_carrier", "carrier", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -290,7 +294,8 @@ class ExceptionCase(Base):
     __tablename__ = "exception_cases"
     __table_args__ = (
         UniqueConstraint("order_id", "kind"),
-        Index("ix_exception_cases_queue", "status", "severity", "detected_at"),
+        Index("ix_exception_cases_age_order", "status", "detected_at", "id"),
+        Index("ix_exception_cases_assignee_id_status", "assignee_id", "status", "kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -311,6 +316,16 @@ class ExceptionCase(Base):
     close_reason: Mapped[str | None] = mapped_column(String(255))
 
     order: Mapped[Order] = relationship()
+
+
+# The queue's sort orders (tracker.queue.SORTS), each readable from an index per status.
+Index("ix_exception_cases_severity_order", ExceptionCase.status, ExceptionCase.severity.desc(), ExceptionCase.deadline,
+      ExceptionCase.detected_at, ExceptionCase.id)
+Index("ix_exception_cases_kind_order", ExceptionCase.status, ExceptionCase.kind, ExceptionCase.severity.desc(),
+      ExceptionCase.deadline, ExceptionCase.detected_at, ExceptionCase.id, ExceptionCase.order_id,
+      ExceptionCase.shipment_id)  # the last two: counts filtered by the order or the parcel read no rows
+Index("ix_exception_cases_deadline_order", ExceptionCase.status, ExceptionCase.deadline,
+      ExceptionCase.severity.desc(), ExceptionCase.detected_at, ExceptionCase.id)
 
 
 class CaseEvent(Base):

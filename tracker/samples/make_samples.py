@@ -7,7 +7,7 @@ Writes, as the seller centre does (GBK, CRLF, ``="…"`` ids, every quirk):
                                          seven carriers, 发顺丰 / 不要中通 messages, multi-waybill cells
   ExportOrderDetailList202611120930.csv  their order lines (宝贝报表)
   ExportRefundList202611120930.csv       refunds on some of them (退款报表)
-The writers live in tests/exportfiles.py, so samples and tests share one idea of the format.
+The writers live in tracker/demo/exportfiles.py, so samples, the demo and tests share one idea of the format.
 """
 from __future__ import annotations
 
@@ -19,8 +19,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # run as a script from the repository
 
-from tests.exportfiles import (taobao_item_row, taobao_order_row, taobao_refund_row,  # noqa: E402
-                               write_taobao_items_csv, write_taobao_orders_csv, write_taobao_refunds_csv)
+from tracker.demo.exportfiles import (
+    taobao_item_row,
+    taobao_order_row,
+    taobao_refund_row,
+    write_taobao_items_csv,
+    write_taobao_orders_csv,
+    write_taobao_refunds_csv,
+)
 
 STAMP = "202611120930"
 PLACES = [

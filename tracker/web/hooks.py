@@ -11,6 +11,7 @@ otherwise retry it for hours.
 from __future__ import annotations
 
 import logging
+
 from flask import Blueprint, Response, jsonify, request
 
 from couriers.base import BadResponse, SignatureError
