@@ -173,7 +173,7 @@ class Policy:
         key = (origin, destination)
         hit = self._routes.get(key)
         if hit is None:
-            kind = _route_class(origin, destination, self.remote_provinces)
+            kind = route_class(origin, destination, self.remote_provinces)
             hit = self._routes[key] = (kind, self.transit_days[kind] * D)
         return hit
 
@@ -212,7 +212,10 @@ class Policy:
             "stall_limits": self.stall_limits,
             "pickup_deadline": self.pickup_deadline,
             "auto_confirm_after": self.auto_confirm_after("default"),
+            "transit_same_city": self.transit_days["same_city"] * D,
             "transit_same_province": self.transit_days["same_province"] * D,
+            "transit_neighbour": self.transit_days["neighbour"] * D,
+            "transit_same_region": self.transit_days["same_region"] * D,
             "transit_default": self.transit_days["cross_region"] * D,
             "transit_remote": self.transit_days["remote"] * D,
             "remote_provinces": self.remote_provinces,
@@ -220,7 +223,7 @@ class Policy:
         }
 
 
-def _route_class(origin: str | None, destination: str | None, remote: frozenset[str]) -> str:
+def route_class(origin: str | None, destination: str | None, remote: frozenset[str]) -> str:
     if origin is None or destination is None:
         return "cross_region"
     if origin == destination:

@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -202,6 +202,17 @@ class Outcome:
     calls: int = 0
 
 
+def _routed(tracked: Tracked, answer: TrackingResult) -> Tracked:
+    """The parcel with the route its courier reports (where the first scan happened, the
+    destination city), so the schedule expects the transit of the real route, not the shop's."""
+    origin, destination = schedule.route_of(
+        tracked.origin, tracked.destination, first_scan_place=answer.events[0].location if answer.events else None,
+        route_from=answer.origin, route_to=answer.destination)
+    if (origin, destination) == (tracked.origin, tracked.destination):
+        return tracked
+    return replace(tracked, origin=origin, destination=destination)
+
+
 class Poller:
     """Polls one provider: its rate limiter, retry policy and thread pool live across batches."""
 
@@ -260,7 +271,7 @@ class Poller:
 
     def _store(self, conn, outcomes: Sequence[Outcome], breaker: CircuitBreaker, report: PollReport, *,
                now: datetime, owner: str) -> None:
-        answered = [(o.tracked, o.answer) for o in outcomes if o.answer is not None]
+        answered = [(_routed(o.tracked, o.answer), o.answer) for o in outcomes if o.answer is not None]
         applied = apply_results(conn, answered, now=now, policy=self.policy, polled_by=owner)
         report.events_added, report.delivered, report.done = applied.events_added, applied.delivered, applied.done
         report.unmapped = applied.unmapped

@@ -14,6 +14,17 @@ minutes), so a stall is seen minutes after it begins, while a parcel that keeps 
 costs a handful of calls on its whole journey.  Kuaidi100 locks a waybill queried twice
 within 30 minutes ("否则会造成锁单"): ``_after_lock`` is the one place that enforces it.
 
+A failed delivery announces nothing and stalls after 24 h: what sees it is the poll at the
+expected arrival and the daily one after it, so the expected arrival must be early enough
+for the parcel's real route: ``route_of`` takes the route from the courier's answer (where
+the first scan happened, the destination city), ``expected_transit`` the route class from
+tracker.policy's geography and table (同城 1 d … 偏远 7 d, the top of each class's range).
+With the shop's origin province instead, a same-city parcel from another warehouse looked
+like a 3- or 4-day one, and a delivery that failed on its first day could stall and be
+retried before the next look.  The limit of this: a delivery that fails more than a day
+before the expected arrival (a remote parcel at 5 of its 5–7 days, any parcel well faster
+than its class) stalls before the first look and is seen late, or not at all.
+
 The numbers live in ``Policy`` with documented defaults; the classification issue will
 load them from a lead-editable policy file, so nothing here hard-codes a duration.
 """
@@ -23,7 +34,12 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from types import MappingProxyType
+
+from imports.address import province_name, split_address
+from tracker.policy import route_class
+from tracker.policy import short_province
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
@@ -63,10 +79,14 @@ class Policy:
     out_for_delivery_every: timedelta = 4 * H  # [4 h] the courier is on the way
     pickup_station_every: timedelta = 24 * H  # [24 h] 驿站 / locker: daily
     failed_attempt_every: timedelta = 24 * H  # [24 h] next day's delivery round
-    overdue_every: timedelta = 24 * H  # [24 h] in transit past the expected arrival (stalls: the stall check)
-    # expected transit, shipping to signature, with the post-promotion backlog (×1.3–1.6) in it
+    overdue_every: timedelta = 24 * H  # [24 h] in transit past the expected arrival (stalls: the stall check);
+    # at most the failed_attempt limit, so a failed delivery is seen before it is a stall
+    # expected transit by route class (tracker.policy's table; the classes are its geography)
+    transit_same_city: timedelta = 1 * D  # [1 d] first scan and destination in one city
     transit_same_province: timedelta = 2 * D  # [2 d]
-    transit_default: timedelta = 4 * D  # [4 d] between provinces
+    transit_neighbour: timedelta = 3 * D  # [3 d] adjacent provinces (江浙沪皖 …)
+    transit_same_region: timedelta = 3 * D  # [3 d] same 大区
+    transit_default: timedelta = 4 * D  # [4 d] across regions, or the route unknown
     transit_remote: timedelta = 7 * D  # [7 d] to or from REMOTE_PROVINCES
     remote_provinces: frozenset[str] = REMOTE_PROVINCES
     auto_confirm_after: timedelta = 10 * D  # [10 d] Taobao's auto-confirm after shipping
@@ -96,14 +116,50 @@ class Policy:
 DEFAULT_POLICY = Policy()
 
 
+def route_of(shop_origin: str | None, order_destination: str | None, *, first_scan_place: str | None = None,
+             route_from: str | None = None, route_to: str | None = None) -> tuple[str | None, str | None]:
+    """(origin, destination) for ``expected_transit`` from what the courier's answer says.
+
+    The parcel leaves from where its first scan (揽收) happened, as classification reads it, else
+    from the provider's route (Kuaidi100 ``routeInfo.from``); the shop's origin province only when
+    neither says, as it is wrong for a shop shipping from several warehouses.  It goes where the
+    provider's route says (``routeInfo.to``, which also names the city), else to the order's
+    province.  Places are kept as written: ``expected_transit`` reads province and city from them.
+    """
+    origin = next((p for p in (first_scan_place, route_from) if short_province(p)), shop_origin)
+    return origin, route_to if short_province(route_to) else order_destination
+
+
 def expected_transit(origin: str | None, destination: str | None, policy: Policy = DEFAULT_POLICY) -> timedelta:
-    """Rough transit time from shipping to signature, by route (provinces as the short name)."""
-    remote = policy.remote_provinces
-    if any(p and any(p.startswith(r) for r in remote) for p in (origin, destination)):
-        return policy.transit_remote
-    if origin and destination and (origin.startswith(destination) or destination.startswith(origin)):
-        return policy.transit_same_province
-    return policy.transit_default
+    """Rough transit time from shipping to signature, by route class (tracker.policy's geography:
+    same city, same province, neighbour, same 大区, across regions, remote).  ``origin`` and
+    ``destination`` are provinces or places written any way (浙江, 浙江省杭州市, 浙江,杭州市,西湖区);
+    the city counts only when both name one."""
+    (p_from, city_from), (p_to, city_to) = _place(origin), _place(destination)
+    if p_from is None or p_to is None:
+        return policy.transit_remote if (p_from or p_to) in policy.remote_provinces else policy.transit_default
+    kind = route_class(p_from, p_to, policy.remote_provinces)
+    if kind == "same_province" and city_from and city_from == city_to:
+        return policy.transit_same_city
+    return {"same_province": policy.transit_same_province, "neighbour": policy.transit_neighbour,
+            "same_region": policy.transit_same_region, "cross_region": policy.transit_default,
+            "remote": policy.transit_remote}[kind]
+
+
+@lru_cache(maxsize=16384)
+def _place(text: str | None) -> tuple[str | None, str | None]:
+    """(short province, city without 市) of a place; the city None when the text names none."""
+    province = short_province(text)
+    if province is None:
+        return None, None
+    if "," in text:  # Kuaidi100's areaName: 浙江,杭州市,西湖区
+        parts = text.split(",")
+        city = parts[1].strip() if len(parts) > 1 else None
+    elif province_name(text) is not None:  # 浙江省杭州市西湖区 (a hub name alone, 杭州转运中心, names no city here)
+        city = split_address(text)[1]
+    else:
+        city = None
+    return province, (city.removesuffix("市") or None) if city else None
 
 
 def next_poll_at(status: str, *, now: datetime, shipped_at: datetime, first_scan_at: datetime | None,

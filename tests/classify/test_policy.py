@@ -134,6 +134,10 @@ def test_schedule_takes_its_numbers_from_the_policy():
     in_promo = datetime(2026, 11, 11, 4, tzinfo=timezone.utc)
     assert wired.stall_limit("in_transit", in_promo) == 72 * H
     assert wired.stall_limit("in_transit", datetime(2026, 12, 20, tzinfo=timezone.utc)) == 48 * H
+    # an edited route table reaches the poll schedule, class by class
+    edited_routes = edited("[transit]\nsame_city = 2\nneighbour = 4\nsame_region = 5")
+    rewired = schedule.Policy(**edited_routes.schedule_overrides())
+    assert (rewired.transit_same_city, rewired.transit_neighbour, rewired.transit_same_region) == (2 * D, 4 * D, 5 * D)
 
 
 

@@ -57,6 +57,24 @@ def test_in_transit_events_stored_once_even_when_polled_twice(engine) -> None:
     assert len(events(engine, "ZT1")) == 3 and shipment(engine, "ZT1").poll_count == 2
 
 
+def test_the_schedule_expects_the_transit_of_the_route_the_courier_reports(engine) -> None:
+    add_shipments(engine, ["ZT1", "ZT2"])  # the shop's origin is 浙江, the order goes to 海南: 7 days
+    local = trace("query_in_transit.json")
+
+    def same_city(param: dict) -> httpx.Response:  # picked up in 海口, going to 海口: a day
+        body = local(param).content.decode()
+        body = body.replace("浙江省金华市义乌市", "海南省海口市美兰区").replace("浙江,金华市,义乌市", "海南,海口市,美兰区")
+        return httpx.Response(200, content=body.encode())
+
+    poll(engine, Courier().answer("ZT2", same_city))
+    far, near = shipment(engine, "ZT1"), shipment(engine, "ZT2")
+    # 浙江 → 海南: before its expected arrival, the next look is the stall check of its last scan
+    assert far.next_poll_at == far.last_event_at + DEFAULT_POLICY.stall_limit("in_transit") + DEFAULT_POLICY.stall_margin
+    # the same parcel within 海口 is past its expected arrival (shipped a day ago): daily, so a
+    # failed delivery is seen before it stalls
+    assert near.next_poll_at == T0 + DEFAULT_POLICY.overdue_every
+
+
 def test_nothing_is_polled_before_it_is_due(engine) -> None:
     add_shipments(engine, ["ZT1"], due=T0 + HOUR)
     courier = Courier()

@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tracker.schedule import DEFAULT_POLICY as P
-from tracker.schedule import circuit_open_for, expected_transit, next_poll_at, retry_at
+from tracker.schedule import (
+    circuit_open_for,
+    expected_transit,
+    next_poll_at,
+    retry_at,
+    route_of,
+)
 
 H = timedelta(hours=1)
 M = timedelta(minutes=1)
@@ -115,7 +121,64 @@ def test_circuit_opening_doubles_and_is_capped() -> None:
 
 
 @pytest.mark.parametrize(("origin", "dest", "days"), [
-    ("浙江", "浙江", 2), ("浙江", "广东", 4), ("浙江", "新疆维吾尔自治区", 7), (None, "北京", 4),
+    ("浙江", "浙江", 2), ("浙江", "江苏", 3), ("浙江", "山东", 3), ("浙江", "广东", 4), ("浙江", "北京", 4),
+    ("浙江", "新疆维吾尔自治区", 7), ("新疆", None, 7), (None, "北京", 4), (None, None, 4),
+    # places as a courier writes them: the city counts when both name one
+    ("浙江省杭州市西湖区", "浙江,杭州市,滨江区", 1), ("浙江省杭州市西湖区", "浙江,宁波市,鄞州区", 2),
+    ("上海市浦东新区", "上海,上海市,徐汇区", 1), ("浙江省杭州市西湖区", "浙江", 2),
+    ("杭州转运中心", "浙江,杭州市", 2),  # a hub name: the province, not a pickup city
 ])
 def test_expected_transit_by_route(origin, dest, days) -> None:
     assert expected_transit(origin, dest) == timedelta(days=days)
+
+
+def test_the_route_is_the_one_the_courier_reports() -> None:
+    # where the first scan happened, then routeInfo.from; the shop's origin only when neither says
+    assert route_of("浙江", "江苏", first_scan_place="北京市朝阳区", route_from="上海,上海市") == ("北京市朝阳区", "江苏")
+    assert route_of("浙江", "江苏", first_scan_place="", route_from="上海,上海市")[0] == "上海,上海市"
+    assert route_of("浙江", "江苏") == ("浙江", "江苏")
+    # routeInfo.to names the city (and the address the courier delivers to), else the order's province
+    assert route_of("浙江", "江苏", route_to="江苏,苏州市,吴中区") == ("浙江", "江苏,苏州市,吴中区")
+    assert route_of("浙江", "江苏", route_to="") == ("浙江", "江苏")
+
+
+# A same-city parcel in 北京 from a shop whose origin province is 浙江 (the journey the sandbox
+# played in bench/bench_api_cost.py): it fails delivery 27 h after shipping, stalls at 51 h
+# (failed_attempt: 24 h) and is redelivered at 76 h.
+LOCAL_SHIPPED = datetime(2024, 11, 13, 4, 35, tzinfo=UTC)
+LOCAL_SCANS = [(LOCAL_SHIPPED + timedelta(hours=h), status) for h, status in [
+    (2.9, "picked_up"), (7.1, "in_transit"), (8.4, "in_transit"), (9.3, "in_transit"), (28.2, "in_transit"),
+    (29.7, "out_for_delivery"), (31.5, "failed_attempt"), (69.5, "out_for_delivery"), (72.2, "delivered"),
+]]
+
+
+def polls(scans, origin, destination, shipped=LOCAL_SHIPPED, until=timedelta(days=6)) -> list[datetime]:
+    """The queries next_poll_at asks for, from shipping on, each seeing the scans up to its time."""
+    asked, at = [], shipped
+    while at is not None and at < shipped + until:
+        asked.append(at)
+        seen = [(t, s) for t, s in scans if t <= at]
+        status = seen[-1][1] if seen else "pending"
+        at = next_poll_at(status, now=at, shipped_at=shipped, first_scan_at=seen[0][0] if seen else None,
+                          last_event_at=seen[-1][0] if seen else None, last_polled_at=at,
+                          expected_arrival=shipped + expected_transit(origin, destination))
+    return asked
+
+
+def seen_after(crossing: datetime, asked: list[datetime]) -> timedelta:
+    return min(t for t in asked if t >= crossing) - crossing
+
+
+def test_a_failed_delivery_on_a_short_route_is_seen_within_two_hours_of_its_stall() -> None:
+    failed = next(t for t, s in LOCAL_SCANS if s == "failed_attempt")
+    crossing, redelivered = failed + P.stall_limits["failed_attempt"], LOCAL_SCANS[-2][0]
+    # with the shop's origin the parcel looked like a 4-day one: no query between the failure
+    # and the redelivery, the stall went unseen (the bench's miss)
+    assert seen_after(crossing, polls(LOCAL_SCANS, "浙江", "北京")) > redelivered - crossing
+    # with the route the courier reports, the expected arrival comes first and then the daily look
+    origin, destination = route_of("浙江", "北京", first_scan_place="北京市朝阳区", route_to="北京,北京市,海淀区")
+    assert expected_transit(origin, destination) == P.transit_same_city
+    assert seen_after(crossing, polls(LOCAL_SCANS, origin, destination)) <= 2 * H
+    # the same journey within a province, the city unknown (2 days): still in time
+    assert expected_transit("江苏省", "江苏") == P.transit_same_province
+    assert seen_after(crossing, polls(LOCAL_SCANS, "江苏省", "江苏")) <= 2 * H
