@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 from werkzeug.datastructures import MultiDict
 
 from tracker import policy, queue, users
-from tracker.models import ExceptionCase, Order, Shipment, Shop
+from tracker.models import ExceptionCase, Order, Shipment, Shop, TrackingEvent
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -91,6 +91,7 @@ def build_world(engine) -> World:
         sf = w.parcel(conn, "1004", "SF1000000000004", "sf")
         w.case(conn, "damaged-done", "1004", "damaged", status="resolved", severity=3, shipment=sf)
         w.case(conn, "returned-sf", "1004", "returned", severity=1, shipment=sf, detected=NOW - 50 * H)
+        queue.refresh_case_facts(conn)  # as classification does after writing cases
     return w
 
 
@@ -210,6 +211,7 @@ def _many(engine) -> World:
             w.case(conn, pid, pid, ("stalled", "lost", "no_tracking")[n % 3], status=("open", "in_progress")[n % 2],
                    severity=2 + n % 2, deadline=NOW + (n % 4) * H if n % 5 == 0 else None,
                    detected=NOW - (n % 3) * H)
+        queue.refresh_case_facts(conn)
     return w
 
 
@@ -310,3 +312,36 @@ def test_rows_carry_what_the_queue_shows(engine):
         "1002", "江南家居", "yto", "YT1000000000002", "广东省", "广州市", "bob")
     assert lost.order_id == w.orders["1002"]
     assert (stalled.carrier, stalled.buyer_nick, stalled.last_location) == ("zto", "小明<script>", "杭州转运中心")
+
+
+def scanned(conn, shipment: int) -> None:
+    """One hub scan four days ago, and nothing since: a stalled parcel."""
+    at = NOW - 4 * D
+    conn.execute(update(Shipment.__table__).where(Shipment.id == shipment).values(first_scan_at=at, last_event_at=at))
+    conn.execute(insert(TrackingEvent.__table__).values(
+        shipment_id=shipment, time=at, location="杭州", text="【杭州转运中心】已发出", status="in_transit",
+        fingerprint=f"scan{shipment}", received_at=at))
+
+
+def test_classification_keeps_the_cases_filter_facts_current(engine):
+    """Shop, province, paid time and parcel carrier are copied onto the case by each
+    classification, and follow a changed parcel (here: a reship under another carrier)."""
+    from tracker.cases import classify_orders
+
+    w = World(engine)
+    with engine.begin() as conn:
+        w.shop(conn, "云栖旗舰店")
+        w.order(conn, "2001", "云栖旗舰店", province="海南省", city="海口市", paid_at=NOW - 12 * D)
+        conn.execute(update(Order.__table__).values(shipped_at=NOW - 10 * D))
+        scanned(conn, w.parcel(conn, "2001", "78000000000099", "zto"))
+    classify_orders(engine, POLICY, NOW, only_changed=False)
+    with engine.connect() as conn:
+        case = conn.execute(select(ExceptionCase)).one()
+    assert (case.shop_id, case.province, case.carrier) == (w.shops["云栖旗舰店"], "海南省", "zto")
+    assert case.paid_at == NOW - 12 * D
+    assert ids(engine, carrier="zto", province="海南") == [case.id]
+    with engine.begin() as conn:
+        conn.execute(update(Shipment.__table__).values(superseded_at=NOW, updated_at=NOW))
+        scanned(conn, w.parcel(conn, "2001", "SF1000000000099", "sf"))
+    classify_orders(engine, POLICY, NOW + H, only_changed=False)
+    assert ids(engine, carrier="sf") == [case.id] and ids(engine, carrier="zto") == []

@@ -39,6 +39,7 @@ from tracker.classify import DAMAGE_CODES, DAMAGE_MARKS, Evaluation, Parcel, Ref
 from tracker.dbtypes import UTCDateTime
 from tracker.models import CaseEvent, ClassifyRun, ExceptionCase, Order
 from tracker.policy import Policy
+from tracker.queue import refresh_case_facts
 
 CHUNK = 20_000
 OPEN = ("open", "in_progress")
@@ -294,6 +295,9 @@ def _run_chunk(conn: Connection, where: Callable[[str], str], params: dict, poli
         if due != checked:
             writes.next_checks.append({"order_id": oid, "at": due})
     _write(conn, writes, now)
+    with_cases = [oid for oid, ev, _checked in evaluations if ev.findings or oid in stored]
+    if with_cases:
+        refresh_case_facts(conn, with_cases)  # the queue filters on these copies
     report.orders_seen += len(snapshots)
     report.load_seconds += t1 - t0
     report.rules_seconds += t2 - t1

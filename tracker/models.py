@@ -101,7 +101,6 @@ class Order(Base):
         Index("ix_orders_next_check_at", "next_check_at"),
         Index("ix_orders_platform_order_id", "platform_order_id"),
         Index("ix_orders_buyer_nick", "buyer_nick"),
-        Index("ix_orders_province", "province", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -182,7 +181,6 @@ class Shipment(Base):
         UniqueConstraint("order_id", "kind", "waybill"),
         Index("ix_shipments_due", "done", "next_poll_at"),
         Index("ix_shipments_updated_at", "updated_at"),
-        Index("ix_shipments_carrier", "carrier", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -296,6 +294,10 @@ class ExceptionCase(Base):
         UniqueConstraint("order_id", "kind"),
         Index("ix_exception_cases_age_order", "status", "detected_at", "id"),
         Index("ix_exception_cases_assignee_id_status", "assignee_id", "status", "kind"),
+        Index("ix_exception_cases_shop_order", "status", "shop_id", "kind"),
+        Index("ix_exception_cases_province_order", "status", "province", "kind"),
+        Index("ix_exception_cases_carrier_order", "status", "carrier", "kind"),
+        Index("ix_exception_cases_paid_order", "status", "paid_at", "kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -314,6 +316,12 @@ class ExceptionCase(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     close_reason: Mapped[str | None] = mapped_column(String(255))
+    # Copies of the order's and its parcel's facts that the queue filters on, kept by
+    # classification (tracker.queue.refresh_case_facts): one index per filter, no joins.
+    shop_id: Mapped[int | None] = mapped_column(Integer)
+    province: Mapped[str | None] = mapped_column(String(16))
+    carrier: Mapped[str | None] = mapped_column(String(16))
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     order: Mapped[Order] = relationship()
 

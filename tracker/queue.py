@@ -38,6 +38,7 @@ from sqlalchemy import (
     select,
     union,
     union_all,
+    update,
 )
 
 from couriers import carriers
@@ -171,6 +172,26 @@ def _parcel_id() -> ColumnElement:
     return func.coalesce(c.shipment_id, first)
 
 
+def refresh_case_facts(conn: Connection, order_ids: Sequence[int] | None = None) -> None:
+    """Copy each case's shop, destination province, paid time and parcel carrier from its
+    order and parcel (all cases, or those of ``order_ids``).  Classification calls it for the
+    orders it looked at, so the copies follow every import, poll and reship."""
+    c, o, s = CASES.c, ORDERS.c, SHIPMENTS.c
+
+    def of_order(column):
+        return select(column).where(o.id == c.order_id).scalar_subquery()
+
+    statement = update(CASES).values(
+        shop_id=of_order(o.shop_id), province=of_order(o.province), paid_at=of_order(o.paid_at),
+        carrier=select(s.carrier).where(s.id == _parcel_id()).scalar_subquery())
+    if order_ids is None:
+        conn.execute(statement)
+        return
+    ids = sorted(set(order_ids))
+    for start in range(0, len(ids), 5000):
+        conn.execute(statement.where(c.order_id.in_(ids[start:start + 5000])))
+
+
 def _search(q: str):
     """Order ids matching q: platform order id, buyer nick, phone tail (4 digits), waybill."""
     o, s = ORDERS.c, SHIPMENTS.c
@@ -181,12 +202,10 @@ def _search(q: str):
     return union(select(o.id).where(or_(*terms)), select(s.order_id).where(s.waybill.in_(waybills)))
 
 
-def conditions(f: QueueFilter, *, statuses: bool = True, kinds: bool = True,
-               correlated: bool = True) -> list[ColumnElement[bool]]:
+def conditions(f: QueueFilter, *, statuses: bool = True, kinds: bool = True) -> list[ColumnElement[bool]]:
     """The WHERE terms on exception_cases for the filter, less the status or kind terms when
-    asked.  ``correlated``: the order's facts and the parcel's carrier are looked up row by row
-    (a page, which stops after a few rows) rather than as one set of matching orders or
-    parcels (a count, which reads every row)."""
+    asked.  Shop, province, carrier and paid time are the case's own copies
+    (``refresh_case_facts``), so no filter but the search leaves the table."""
     c = CASES.c
     where: list[ColumnElement[bool]] = []
     if statuses and f.statuses:
@@ -203,26 +222,14 @@ def conditions(f: QueueFilter, *, statuses: bool = True, kinds: bool = True,
         where.append(c.severity >= f.min_severity)
     if f.older_than is not None:
         where.append(c.detected_at < f.now - f.older_than)
-    o = ORDERS.c
-    on_order = []
     if f.shop_ids:
-        on_order.append(o.shop_id.in_(f.shop_ids))
+        where.append(c.shop_id.in_(f.shop_ids))
     if f.provinces:
-        on_order.append(o.province.in_(f.provinces))
+        where.append(c.province.in_(f.provinces))
     if f.promotion is not None:
-        on_order += [o.paid_at >= f.promotion.start, o.paid_at < f.promotion.end]
-    if on_order and correlated:
-        where.append(select(o.id).where(o.id == c.order_id, *on_order).exists())
-    elif on_order:
-        where.append(c.order_id.in_(select(o.id).where(*on_order)))
+        where += [c.paid_at >= f.promotion.start, c.paid_at < f.promotion.end]
     if f.carriers:
-        s = SHIPMENTS.c
-        if correlated:
-            where.append(select(s.id).where(s.id == _parcel_id(), s.carrier.in_(f.carriers)).exists())
-        else:  # the carrier's parcels as one set; cases without a parcel of their own look theirs up
-            where.append(or_(c.shipment_id.in_(select(s.id).where(s.carrier.in_(f.carriers))), and_(
-                c.shipment_id.is_(None),
-                select(s.id).where(s.id == _parcel_id(), s.carrier.in_(f.carriers)).exists())))
+        where.append(c.carrier.in_(f.carriers))
     if f.q:
         where.append(c.order_id.in_(_search(f.q)))
     return where
@@ -234,7 +241,7 @@ def counts(conn: Connection, f: QueueFilter) -> dict[str, int]:
     c = CASES.c
     found: dict[str, int] = {}
     for _status, kind, n in conn.execute(select(c.status, c.kind, func.count())
-                                         .where(*conditions(f, kinds=False, correlated=False))
+                                         .where(*conditions(f, kinds=False))
                                          .group_by(c.status, c.kind)):
         found[kind] = found.get(kind, 0) + n
     return found

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import insert
 
 from tests.web.conftest import NOW
-from tracker import users
+from tracker import queue, users
 from tracker.models import ExceptionCase, Order, Shipment, Shop, TrackingEvent
 
 
@@ -36,6 +36,7 @@ def data(engine, staff):
                 evidence={"hours": 96}, evidence_text="最后一条轨迹 96 小时前", detected_at=NOW - timedelta(hours=n),
                 updated_at=NOW))
             orders.append(oid)
+        queue.refresh_case_facts(conn)  # as classification does after writing cases
         tokens = {role: users.issue_token(conn, role) for role in ("agent", "lead")}
     return orders, tokens
 
