@@ -2,6 +2,7 @@
 hold, pages never repeat or skip a row, counts per kind follow the other filters."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import insert, select, update
 from werkzeug.datastructures import MultiDict
 
-from tracker import policy, queue, users
+from tracker import policy, queue, triage, users
 from tracker.models import ExceptionCase, Order, Shipment, Shop, TrackingEvent
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -345,3 +346,36 @@ def test_classification_keeps_the_cases_filter_facts_current(engine):
         scanned(conn, w.parcel(conn, "2001", "SF1000000000099", "sf"))
     classify_orders(engine, POLICY, NOW + H, only_changed=False)
     assert ids(engine, carrier="sf") == [case.id] and ids(engine, carrier="zto") == []
+
+
+def test_counts_are_kept_until_any_case_changes(engine):
+    w = build_world(engine)
+    f = queue.QueueFilter(now=NOW)
+    cache: dict = {}
+    with engine.connect() as conn:
+        first = queue.counts_cached(conn, f, cache)
+        assert first == queue.counts(conn, f) and first["stalled"] == 1
+    with engine.begin() as conn:  # a change that bypasses triage and classification is not seen …
+        conn.execute(update(ExceptionCase.__table__).where(ExceptionCase.id == w.cases["stalled-zto"])
+                     .values(status="resolved"))
+    with engine.connect() as conn:
+        assert queue.counts_cached(conn, f, cache)["stalled"] == 1
+        assert queue.counts(conn, f).get("stalled", 0) == 0
+    with engine.begin() as conn:  # … one through triage moves the version, and the counts with it
+        triage.set_status(conn, [w.cases["lost-yto"]], "resolved", by=triage.Actor(None, "test"), now=NOW)
+    with engine.connect() as conn:
+        fresh = queue.counts_cached(conn, f, cache)
+    assert fresh.get("stalled", 0) == 0 and fresh.get("lost", 0) == 0
+
+
+def test_counts_for_me_and_by_age_are_never_shared(engine):
+    w = build_world(engine)
+    cache: dict = {}
+    alice, bob = w.users["alice"], w.users["bob"]
+    mine = {name: queue.QueueFilter(assignee="me", me=uid, now=NOW) for name, uid in (("alice", alice), ("bob", bob))}
+    with engine.connect() as conn:
+        assert queue.counts_cached(conn, mine["alice"], cache) == {"stalled": 1}
+        assert queue.counts_cached(conn, mine["bob"], cache) == {"lost": 1}
+        older = queue.QueueFilter(age="72h", now=NOW)
+        assert queue.counts_cached(conn, older, cache) == queue.counts(conn, older)
+        assert queue.counts_cached(conn, dataclasses.replace(older, now=NOW - 10 * D), cache) == {}

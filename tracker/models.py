@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -334,6 +335,16 @@ Index("ix_exception_cases_kind_order", ExceptionCase.status, ExceptionCase.kind,
       ExceptionCase.shipment_id)  # the last two: counts filtered by the order or the parcel read no rows
 Index("ix_exception_cases_deadline_order", ExceptionCase.status, ExceptionCase.deadline,
       ExceptionCase.severity.desc(), ExceptionCase.detected_at, ExceptionCase.id)
+
+
+class QueueState(Base):
+    """One row: ``version`` moves with every change to the cases (classification, triage), so
+    a web worker can keep the queue's counts per kind until it does."""
+
+    __tablename__ = "queue_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class CaseEvent(Base):

@@ -18,10 +18,11 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 
 from tracker import audit
-from tracker.models import CaseEvent, ExceptionCase, User
+from tracker.models import CaseEvent, ExceptionCase, QueueState, User
 
 CASES = ExceptionCase.__table__
 EVENTS = CaseEvent.__table__
+STATE = QueueState.__table__
 SETTABLE = ("open", "in_progress", "resolved", "dismissed")
 CLOSING = ("resolved", "dismissed")
 
@@ -61,6 +62,7 @@ def assign(conn: Connection, case_ids: Sequence[int], assignee_id: int | None, *
     if changed:
         conn.execute(update(CASES).where(CASES.c.id.in_(changed)).values(assignee_id=assignee_id, updated_at=now))
         _history(conn, changed, "assigned", name or "-", by, now)
+        bump_queue_version(conn)
         audit.record(conn, actor=by.username, user_id=by.user_id, action="case.assign", entity="exception_case",
                      entity_id=_one(changed), detail={"cases": changed, "assignee": name}, at=now)
     return len(changed)
@@ -81,9 +83,22 @@ def set_status(conn: Connection, case_ids: Sequence[int], status: str, *, by: Ac
             status=status, updated_at=now, closed_at=now if closing else None,
             close_reason=reason if closing else None))
         _history(conn, changed, status, reason, by, now)
+        bump_queue_version(conn)
         audit.record(conn, actor=by.username, user_id=by.user_id, action=f"case.{status}", entity="exception_case",
                      entity_id=_one(changed), detail={"cases": changed, "reason": reason}, at=now)
     return len(changed)
+
+
+def queue_version(conn: Connection) -> int | None:
+    """The cases' version: it moves whenever any case changes (None: not recorded yet)."""
+    return conn.execute(select(STATE.c.version).where(STATE.c.id == 1)).scalar()
+
+
+def bump_queue_version(conn: Connection) -> None:
+    """Mark the cases changed, in the caller's transaction (so a rolled-back change leaves
+    readers' cached counts valid)."""
+    if conn.execute(update(STATE).where(STATE.c.id == 1).values(version=STATE.c.version + 1)).rowcount == 0:
+        conn.execute(insert(STATE).values(id=1, version=1))
 
 
 def _one(case_ids: list[int]) -> int | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, request, session
@@ -42,6 +42,7 @@ class WebState:
     push: dict[str, tuple[str, Provider]]  # hook → (provider name, the adapter verifying its pushes)
     clock: Callable[[], datetime]  # the wall clock; a simulated one in the API-cost benchmark and the demo
     policy: Policy
+    counts: dict = field(default_factory=dict)  # the queue's counts per kind (tracker.queue.counts_cached)
 
 
 class _SessionInterface(SecureCookieSessionInterface):

@@ -114,7 +114,7 @@ def cases():
 def case_counts():
     f = _filter()
     with database().connect() as conn:
-        return jsonify(counts=queue.counts(conn, f))
+        return jsonify(counts=queue.counts_cached(conn, f, state().counts))
 
 
 @bp.get("/orders")

@@ -103,7 +103,7 @@ def index():
     users = queue.USERS.c
     with database().begin() as conn:
         try:
-            found = queue.counts(conn, f)
+            found = queue.counts_cached(conn, f, state().counts)
             shown = queue.page(conn, f, sort, after=args.get("after"), before=args.get("before"),
                                offset=(int(number) - 1) * queue.PAGE_SIZE)
         except queue.QueueError as err:
