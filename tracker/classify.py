@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
 from couriers import carriers
@@ -203,6 +204,7 @@ def _clean(text: str) -> str:
     return BOILERPLATE.sub("", text)
 
 
+@lru_cache(maxsize=1 << 16)  # courier texts repeat: "已签收…如有破损请当场拒收" on most parcels
 def damage_cue(text: str | None) -> str | None:
     """The damage word a scan text really says, boilerplate and negations removed."""
     if not text or DAMAGE_CUES.search(text) is None:
@@ -211,6 +213,7 @@ def damage_cue(text: str | None) -> str | None:
     return hit.group() if hit else None
 
 
+@lru_cache(maxsize=1 << 16)
 def text_status(text: str | None) -> str:
     """The parcel status a scan text states, for scans whose provider code is unmapped."""
     if text:
@@ -581,6 +584,40 @@ RULES: tuple[Callable[[_Look], Iterator[Finding]], ...] = (
     back_to_shop, failed_delivery, auto_confirm_soon,
 )
 SETTLED = frozenset({"awaiting_payment", "closed"})  # nothing can be in trouble
+
+
+def may_find(s: Snapshot) -> bool:
+    """False only when ``evaluate`` is sure to give no finding and no recheck time, now or
+    later, until a fact changes: a full run need not evaluate such a quiet order (nor load it).
+
+    Derived from the rules above; keep it in step when a rule changes.  An order is quiet when
+      · it is SETTLED (``evaluate`` stops at once), or
+      · it is not awaiting shipment (``not_shipped`` and its deadline), asks for or excludes
+        no carrier (``wrong_carrier`` holds even after delivery), has no damage report and
+        no refund that is not closed (``damaged``), and every outbound parcel is delivered
+        by its own columns (``delivered_at`` set or status "delivered"; a parcel delivered
+        only by its text counts as not delivered: the SQL cannot read text) with no
+        "damaged" incident and no scan with a damage code or a damage cue (``damaged``).
+        Delivered parcels end ``no_tracking``, ``stalled``, ``back_to_shop`` and
+        ``failed_delivery``; any delivered parcel ends ``auto_confirmed_undelivered`` and
+        ``auto_confirm_soon`` before they note a recheck time; no outbound parcel at all
+        leaves every parcel rule nothing to look at.
+    ``tracker.cases`` asks the same in SQL (``MAY_FIND_SQL``) plus, for the scan texts, this
+    module's ``damage_cue``; ``tests/classify/test_quiet_orders.py`` holds the two together.
+    """
+    if s.status in SETTLED:
+        return False
+    if (s.status == "awaiting_shipment" or s.requested_carriers or s.excluded_carriers or s.damage_reports
+            or any(r.status != "closed" for r in s.refunds)):
+        return True
+    for p in s.parcels:
+        if p.kind == "return":
+            continue
+        if (p.delivered_at is None and p.status != "delivered") or p.incident == "damaged":
+            return True
+        if any(scan.raw_code in DAMAGE_CODES or damage_cue(scan.text) for scan in p.scans):
+            return True
+    return False
 
 
 def evaluate(snapshot: Snapshot, policy: Policy, now: datetime) -> Evaluation:

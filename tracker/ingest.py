@@ -17,7 +17,6 @@ one keeps 交易成功 and the times already known (see ``merge_order``).
 from __future__ import annotations
 
 import csv
-import gc
 import hashlib
 import io
 import json
@@ -27,7 +26,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -41,7 +39,7 @@ import imports
 from couriers import carriers
 from imports.records import ItemRecord, OrderRecord, RefundRecord, RowError, ShipmentRef
 from tracker import audit
-from tracker.bulk import Binder, BulkTable
+from tracker.bulk import Binder, BulkTable, few_collections
 from tracker.db import make_engine
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
 
@@ -480,20 +478,6 @@ class ConcurrentImport(RuntimeError):
                          f"(order {order_id} was changed by another import meanwhile: import the file again)")
 
 
-@contextmanager
-def _few_collections():
-    """An import allocates millions of short-lived, acyclic objects; the cyclic garbage
-    collector would spend a quarter of the parse time walking them for nothing."""
-    old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(500_000, 50, 1000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        gc.unfreeze()
-
-
 def import_file(
     engine: Engine,
     path: str | os.PathLike,
@@ -539,7 +523,7 @@ def import_file(
                 summary = ImportSummary(str(path), info.format, info.platform, batch_id)
                 ingest = _Ingest(conn, summary, info.platform, shop, report, now)
                 handler = {"orders": ingest.add_orders, "items": ingest.add_items, "refunds": ingest.add_refunds}[info.kind]
-                with _few_collections():
+                with few_collections():
                     for prepared, errors, fraction in source.chunks():
                         summary.rows_read += len(prepared) + len(errors)
                         for err in errors:
@@ -719,7 +703,7 @@ def _parse_into(job: dict, out) -> None:
 
     stored = None
     try:
-        with imports.open_export(job["path"], **job["options"]) as export, _few_collections():
+        with imports.open_export(job["path"], **job["options"]) as export, few_collections():
             send("info", export.info)
             if export.info.kind == "orders":
                 stored = StoredDigests(job["url"], job["shop"], export.info.platform)

@@ -188,3 +188,23 @@ def test_cli_classify_and_exceptions(shop, tmp_path, monkeypatch):
     assert [r["kind"] for r in data] == ["stalled", "stalled"]
     bad = runner.invoke(cli.main, ["exceptions", "--format", "json", "--kind", "nope"])
     assert bad.exit_code != 0 and "unknown kind" in bad.output
+
+
+def test_a_quiet_order_is_not_evaluated_but_its_open_case_still_clears(shop):
+    first = classify_orders(shop, P, NOW)
+    assert first.orders_seen == 6 and first.orders_evaluated == 5  # F: delivered, nothing to find
+    with shop.begin() as conn:
+        oid = conn.execute(select(Order.id).where(Order.platform_order_id == "3900000000000000006")).scalar_one()
+        conn.execute(insert(ExceptionCase).values(order_id=oid, kind="stalled", status="in_progress", severity=2,
+                                                  evidence={}, evidence_text="旧的证据", detected_at=NOW - H,
+                                                  updated_at=NOW - H))
+        conn.execute(update(Order).where(Order.id == oid).values(facts_changed_at=datetime.now(UTC)))
+    report = classify_orders(shop, P, NOW + H)
+    assert report.orders_seen == 1 and report.orders_evaluated == 0
+    assert report.cleared == {"stalled": 1} and cases(shop)[("6", "stalled")][0] == "cleared"
+
+
+def test_a_full_run_in_two_processes_finds_what_one_finds(shop):
+    classify_orders(shop, P, NOW, chunk=2, processes=2)
+    assert cases(shop).keys() == {("1", "stalled"), ("2", "not_shipped"), ("3", "wrong_carrier"), ("4", "stalled"),
+                                  ("5", "damaged")}
