@@ -62,6 +62,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text
 
 from tracker import triage
 from tracker.bulk import few_collections
+from tracker.childproc import picklable, read_message, read_raw, write_message
 from tracker.classify import (
     DAMAGE_CODES,
     DAMAGE_MARKS,
@@ -584,33 +585,6 @@ def _policy_from(state: dict) -> Policy:
 # ---------------------------------------------------------------- the second process
 
 
-def _send(out, obj) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(len(data).to_bytes(8, "little"))
-    out.write(data)
-    out.flush()
-
-
-def _read_exactly(stream, n: int) -> bytes | None:
-    parts, left = [], n
-    while left:
-        part = stream.read(left)
-        if not part:
-            return None
-        parts.append(part)
-        left -= len(part)
-    return b"".join(parts)
-
-
-def _receive(stream):
-    """The next message, or EOFError when the other side has gone."""
-    header = _read_exactly(stream, 8)
-    data = header and _read_exactly(stream, int.from_bytes(header, "little"))
-    if data is None:
-        raise EOFError
-    return pickle.loads(data)
-
-
 class _Helper:
     """The second process (``python -m tracker.cases``: a fresh interpreter, not a fork, so it
     holds none of this process's connections).  Length-prefixed pickles both ways: the setup,
@@ -634,15 +608,15 @@ class _Helper:
     def _drain(self) -> None:
         stream = self._child.stdout
         while True:
-            header = _read_exactly(stream, 8)
-            data = header and _read_exactly(stream, int.from_bytes(header, "little"))
+            data = read_raw(stream)
             self._results.put(data)
             if data is None:
                 return
 
     def _put(self, obj) -> None:
         try:
-            _send(self._child.stdin, obj)
+            write_message(self._child.stdin, obj)
+            self._child.stdin.flush()
         except BrokenPipeError:
             self.receive()  # the child stopped: raise its reason
             raise
@@ -696,7 +670,7 @@ def _helper_main() -> None:
     os.dup2(2, 1)  # a stray print must not corrupt the messages
     source = sys.stdin.buffer
     try:
-        url, state, now, refresh_every, skip_quiet = _receive(source)
+        url, state, now, refresh_every, skip_quiet = read_message(source)
         policy = _policy_from(state)
         engine = db.make_engine(url)
     except EOFError:
@@ -705,21 +679,19 @@ def _helper_main() -> None:
         with few_collections():
             while True:
                 try:
-                    where = _receive(source)
+                    where = read_message(source)
                 except EOFError:
                     break
                 with engine.connect() as conn:
                     evaluated = _evaluate_chunk(conn, where, policy, now, refresh_every, skip_quiet)
-                _send(out, ("chunk", evaluated))
+                write_message(out, ("chunk", evaluated))
+                out.flush()
     except BrokenPipeError:
         return  # the writing process is gone; so is the point of evaluating
     except BaseException as err:  # noqa: BLE001 - handed to the writing process, which raises it
         try:
-            pickle.dumps(err)
-        except Exception:  # noqa: BLE001 - an unpicklable error still reaches the parent, as text
-            err = RuntimeError(f"{type(err).__name__}: {err}")
-        try:
-            _send(out, ("error", err))
+            write_message(out, ("error", picklable(err)))
+            out.flush()
         except BrokenPipeError:
             pass
     finally:

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import os
-import pickle
 import subprocess
 import sys
 import time
@@ -40,6 +38,7 @@ from couriers import carriers
 from imports.records import ItemRecord, OrderRecord, RefundRecord, RowError, ShipmentRef
 from tracker import audit
 from tracker.bulk import Binder, BulkTable, few_collections
+from tracker.childproc import picklable, read_message, write_message
 from tracker.db import make_engine
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
 
@@ -662,10 +661,10 @@ class ParseInChild:
             raise
 
     def _receive(self):
-        header = self._child.stdout.read(8)
-        if len(header) < 8:
-            raise RuntimeError(f"the parsing process stopped unexpectedly (exit {self._child.wait()})")
-        tag, payload = pickle.loads(self._child.stdout.read(int.from_bytes(header, "little")))
+        try:
+            tag, payload = read_message(self._child.stdout)
+        except EOFError:
+            raise RuntimeError(f"the parsing process stopped unexpectedly (exit {self._child.wait()})") from None
         if tag == "error":
             raise payload
         return payload
@@ -684,22 +683,11 @@ class ParseInChild:
         self._child.stdout.close()
 
 
-def _pickled(obj) -> bytes:
-    """Pickle without the memo: chunks are trees of small strings, and the memo costs 4×."""
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.fast = True
-    pickler.dump(obj)
-    return buffer.getvalue()
-
-
 def _parse_into(job: dict, out) -> None:
     """The child's side of ``ParseInChild``: info, then chunks, then None."""
 
     def send(tag: str, payload) -> None:
-        data = _pickled((tag, payload))
-        out.write(len(data).to_bytes(8, "little"))
-        out.write(data)
+        write_message(out, (tag, payload), fast=True)
 
     stored = None
     try:
@@ -713,11 +701,7 @@ def _parse_into(job: dict, out) -> None:
     except BrokenPipeError:
         return  # the writing process is gone; so is the point of parsing
     except BaseException as err:  # noqa: BLE001 - handed to the writing process, which raises it
-        try:
-            pickle.dumps(err)
-        except Exception:  # noqa: BLE001 - an unpicklable error still reaches the parent, as text
-            err = RuntimeError(f"{type(err).__name__}: {err}")
-        send("error", err)
+        send("error", picklable(err))
     finally:
         if stored is not None:
             stored.close()

@@ -26,6 +26,7 @@ from sqlalchemy import select, union
 from tracker import queue, users
 from tracker.models import Order, Shipment, Shop
 from tracker.web import auth, database, state
+from tracker.web.orders import load
 from tracker.web.views import CHINA_TZ, mask_phone
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -134,8 +135,6 @@ def find_orders():
 
 @bp.get("/orders/<int:order_id>")
 def order(order_id: int):
-    from tracker.web.orders import load
-
     web = state()
     with database().connect() as conn:
         page = load(conn, order_id, now=web.clock(), policy=web.policy)
