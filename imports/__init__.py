@@ -22,16 +22,16 @@ from pathlib import Path
 from types import TracebackType
 
 from . import douyin, jd, mapped, pdd, taobao_items, taobao_orders, taobao_refunds
-from .formats import Format, Parsed, find_header
+from .formats import Format, Parsed, StoredCheck, find_header
 from .mapped import MappingError
 from .reader import RejectedFile, RowSource, open_rows
 from .records import (ORDER_STATUSES, REFUND_STATUSES, ExportInfo, ItemRecord, OrderRecord, Record,
-                      RefundRecord, RowError, ShipmentRef)
+                      RefundRecord, RowError, ShipmentRef, UnchangedRow)
 
 __all__ = [
     "FORMATS", "PLATFORMS", "Export", "ExportInfo", "ItemRecord", "MappingError", "ORDER_STATUSES",
     "OrderRecord", "REFUND_STATUSES", "Record", "RefundRecord", "RejectedFile", "RowError",
-    "ShipmentRef", "UnknownFormat", "open_export",
+    "ShipmentRef", "StoredCheck", "UnchangedRow", "UnknownFormat", "open_export",
 ]
 
 # Every known format, in detection priority (the first whose header matches wins).
@@ -89,12 +89,15 @@ class Export:
                                columns=[h for h in header if h], engine=source.engine,
                                sheet=source.sheet, unmapped_columns=unmapped)
 
-    def records(self) -> Iterator[Parsed]:
-        """Records and RowErrors in file order.  May raise RejectedFile for late damage."""
+    def records(self, stored: StoredCheck | None = None) -> Iterator[Parsed]:
+        """Records and RowErrors in file order.  May raise RejectedFile for late damage.
+
+        ``stored``: for order exports, which rows are stored unchanged already (they come
+        as ``UnchangedRow``, unconverted; see ``Format.parse``)."""
         if self._consumed:
             raise RuntimeError("records() can be read once per open_export()")
         self._consumed = True
-        return self._format.parse(self._header, self._source.rows)
+        return self._format.parse(self._header, self._source.rows, stored)
 
     def progress(self) -> float:
         return self._source.progress()

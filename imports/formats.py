@@ -29,10 +29,11 @@ from . import carrier_request
 from .address import province_name, split_address
 from .cells import BadCell, clean, combined_shipments, ident, integer, money, shipments, text, when, yes_no
 from .reader import RejectedFile, Row
-from .records import (ORDER_STATUSES, REFUND_STATUSES, ItemRecord, OrderRecord, RefundRecord, RowError)
+from .records import (ORDER_STATUSES, REFUND_STATUSES, ItemRecord, OrderRecord, RefundRecord, RowError,
+                      UnchangedRow)
 
 Converter = Callable[[Any], Any]
-Parsed = OrderRecord | ItemRecord | RefundRecord | RowError
+Parsed = OrderRecord | ItemRecord | RefundRecord | RowError | UnchangedRow
 
 RECORDS = {"orders": OrderRecord, "items": ItemRecord, "refunds": RefundRecord}
 VOCABULARY = {"orders": ORDER_STATUSES, "refunds": REFUND_STATUSES}
@@ -126,48 +127,98 @@ class Format:
         unmapped = [name for name in header if name and name not in self.columns]
         return plan, unmapped
 
-    def parse(self, header: list[str], rows: Iterable[Row]) -> Iterator[Parsed]:
+    def parse(self, header: list[str], rows: Iterable[Row], stored: StoredCheck | None = None) -> Iterator[Parsed]:
         """Records and row errors in file order; blank rows are skipped.
 
         Rows go through in batches, column by column (a list comprehension per column
         costs far less per cell than a loop per row).  A batch in which any cell is bad
         is redone row by row, so the bad row becomes a RowError and the others records.
+
+        ``stored`` (orders only) is asked, per window of rows, which rows are already
+        stored exactly as they are (by the digest of their raw cells): those come out as
+        ``UnchangedRow`` without a cell converted, which is most of a re-import.
         """
         full_plan, _unmapped = self.plan(header)
         plan = [(f, i, c) for f, i, c, _col in full_plan]
         columns = {f: col for f, _i, _c, col in full_plan}
         width = max((i for _f, i, _c in plan), default=0) + 1
+        keys = _key_cells(plan) if stored is not None and self.kind == "orders" else None
+        window, stored = (CHECK_ROWS, stored) if keys else (BATCH_ROWS, None)
         batch: list[Row] = []
         for n, cells in rows:
             if len(cells) < width:
                 cells = list(cells) + [""] * (width - len(cells))
             if any(cells):
                 batch.append((n, cells))
-                if len(batch) == BATCH_ROWS:
-                    yield from self._convert(batch, plan, columns)
+                if len(batch) == window:
+                    yield from self._window(batch, plan, columns, stored and (stored, keys))
                     batch = []
         if batch:
-            yield from self._convert(batch, plan, columns)
+            yield from self._window(batch, plan, columns, stored and (stored, keys))
 
-    def _convert(self, batch: list[Row], plan: list, columns: dict[str, str]) -> list[Parsed]:
+    def _window(self, batch: list[Row], plan: list, columns: dict[str, str], check) -> Iterator[Parsed]:
+        digests = [row_digest(cells) for _n, cells in batch]
+        same: set[int] = set()
+        if check:
+            stored, (id_at, shop_at) = check
+            keys = [_key(cells, id_at, shop_at, d) for (_n, cells), d in zip(batch, digests)]
+            same = stored(keys)
+        if not same:
+            for start in range(0, len(batch), BATCH_ROWS):
+                yield from self._convert(batch[start:start + BATCH_ROWS], digests[start:start + BATCH_ROWS],
+                                         plan, columns)
+            return
+        rest = [i for i in range(len(batch)) if i not in same]
+        converted: list[Parsed] = []
+        for start in range(0, len(rest), BATCH_ROWS):
+            part = rest[start:start + BATCH_ROWS]
+            converted.extend(self._convert([batch[i] for i in part], [digests[i] for i in part], plan, columns))
+        made = iter(converted)
+        for i, (n, _cells) in enumerate(batch):
+            if i in same:
+                yield UnchangedRow(n, *keys[i])
+            else:
+                yield next(made)
+
+    def _convert(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str]) -> list[Parsed]:
         try:
-            return self._build(batch, plan, columns)
+            return self._build(batch, digests, plan, columns)
         except BadCell:
             out: list[Parsed] = []
-            for row in batch:
+            for row, digest in zip(batch, digests):
                 try:
-                    out.extend(self._build([row], plan, columns))
+                    out.extend(self._build([row], [digest], plan, columns))
                 except BadCell:
                     out.append(_bad_cell(row, plan, columns))
             return out
 
-    def _build(self, batch: list[Row], plan: list, columns: dict[str, str]) -> list[Parsed]:
+    def _build(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str]) -> list[Parsed]:
         table = list(zip(*[cells for _n, cells in batch]))
         values = {f: [conv(v) if v != "" else None for v in table[i]] for f, i, conv in plan}
-        values["source_digest"] = [row_digest(cells) for _n, cells in batch]
+        values["source_digest"] = digests
         numbers = [n for n, _cells in batch]
         records = _BUILDERS[self.kind](self, values, len(batch))
         return _with_ids(self.kind, numbers, records, columns)
+
+
+# (order id, shop name or None, raw digest) per row → positions stored exactly so.
+StoredCheck = Callable[[list[tuple[str | None, str | None, str]]], set[int]]
+CHECK_ROWS = 2048  # rows asked about at once: one database lookup each
+
+
+def _key_cells(plan: list) -> tuple[int, int | None] | None:
+    """Where a row's order id and shop name are (None: the file has no order id column)."""
+    at = {f: i for f, i, _conv in plan}
+    return (at["platform_order_id"], at.get("shop_name")) if "platform_order_id" in at else None
+
+
+def _key(cells: list, id_at: int, shop_at: int | None, digest: str) -> tuple[str | None, str | None, str]:
+    """A row's order id and shop as the converters would make them (None: a bad id cell)."""
+    try:
+        order_id = ident(cells[id_at]) if cells[id_at] != "" else None
+    except BadCell:
+        order_id = None
+    return order_id, text(cells[shop_at]) if shop_at is not None else None, digest
 
 
 def row_digest(cells: list) -> str:

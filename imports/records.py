@@ -118,6 +118,16 @@ class RowError:
     value: str | None = None
 
 
+@dataclass(slots=True, frozen=True)
+class UnchangedRow:
+    """An order row whose raw cells are stored exactly so already: passed on unconverted."""
+
+    row: int
+    platform_order_id: str
+    shop_name: str | None
+    source_digest: str
+
+
 Record = OrderRecord | ItemRecord | RefundRecord
 
 

@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Engine, make_url, select, update
 
 import imports
 from couriers import carriers
-from imports.records import ItemRecord, OrderRecord, RefundRecord, RowError, ShipmentRef
+from imports.records import ItemRecord, OrderRecord, RefundRecord, RowError, ShipmentRef, UnchangedRow
 from tracker import audit
 from tracker.bulk import Binder, BulkTable, few_collections
 from tracker.childproc import picklable, read_message, write_message
@@ -125,18 +125,17 @@ def shipment_ref(ref: ShipmentRef) -> Ref:
     return (ref.waybill, ref.carrier, ref.carrier_raw or None, carrier_note(ref))
 
 
-def prepare_orders(records: list[OrderRecord], bind: Callable[[tuple], tuple],
-                   stored_unchanged: frozenset[int] = frozenset()) -> list[tuple]:
+def prepare_orders(records: list[OrderRecord | UnchangedRow], bind: Callable[[tuple], tuple]) -> list[tuple]:
     """Order records → (shop name, order id, platform, digest, stored facts, shipment refs).
 
-    Everything per row that needs no database: this runs in the parsing process.  Rows
-    at the ``stored_unchanged`` positions are already stored as they are: they go as
-    markers with facts and refs None (see ``StoredDigests``).
+    Everything per row that needs no database: this runs in the parsing process.  An
+    ``UnchangedRow`` (already stored as it is, see ``StoredDigests``) goes as a marker
+    with platform, facts and refs None.
     """
     out = []
-    for i, rec in enumerate(records):
-        if i in stored_unchanged:
-            out.append((rec.shop_name, rec.platform_order_id, rec.platform, rec.source_digest, None, None))
+    for rec in records:
+        if type(rec) is UnchangedRow:
+            out.append((rec.shop_name, rec.platform_order_id, None, rec.source_digest, None, None))
             continue
         facts = order_facts(rec)
         digest = rec.source_digest or facts_hash((facts, rec.shipments))
@@ -568,23 +567,23 @@ def _order_binder(url: str) -> Binder:
 def _prepared(export, binder: Binder, stored: StoredDigests | None = None) -> Iterator[Chunk]:
     """Chunks of an export; orders come prepared for writing (see ``prepare_orders``)."""
     kind = export.info.kind
-    for chunk in _chunks(export.records(), CHUNK):
+    for chunk in _chunks(export.records(stored.unchanged if stored else None), CHUNK):
         errors = [r for r in chunk if isinstance(r, RowError)]
         good = [r for r in chunk if not isinstance(r, RowError)] if errors else chunk
         if kind == "orders":
-            good = prepare_orders(good, binder, stored.unchanged(good) if stored else frozenset())
+            good = prepare_orders(good, binder)
         yield good, errors, export.progress()
 
 
 class StoredDigests:
     """The parsing process's read-only look at the digests already stored.
 
-    Re-importing the same export is the daily case, and preparing a row (binding its
-    facts, noting its shipments) costs as much as parsing it.  A row whose raw digest
-    equals the committed one goes to the writer as a marker instead — but only the
-    first time its order appears in the file: a later row for the same order may follow
-    a change this very import made.  The writer checks every marker against its own
-    view and refuses the file (``ConcurrentImport``) if another import got there between.
+    Re-importing the same export is the daily case, and converting a row's cells and
+    preparing it costs ten times reading it.  A row whose raw digest equals the
+    committed one is passed on unconverted, as a marker — but only the first time its
+    order appears in the file: a later row for the same order may follow a change this
+    very import made.  The writer checks every marker against its own view and refuses
+    the file (``ConcurrentImport``) if another import got there between.
     """
 
     def __init__(self, url: str, shop: str | None, platform: str):
@@ -594,26 +593,27 @@ class StoredDigests:
         self._shops = {name: sid for sid, name in self._conn.execute(select(Shop.id, Shop.name))}
         self._shop, self._platform = shop, platform
         # hash() of each (shop, order) met so far: 1M of them in ~50 MB.  A collision only
-        # makes a row look repeated, and a repeated row is prepared in full: safe.
+        # makes a row look repeated, and a repeated row is converted in full: safe.
         self._seen: set[int] = set()
 
-    def unchanged(self, records: list[OrderRecord]) -> frozenset[int]:
+    def unchanged(self, rows: list[tuple[str | None, str | None, str]]) -> set[int]:
+        """Positions of the (order id, shop name, raw digest) rows stored exactly so."""
         firsts: dict[tuple[int, str], tuple[int, str]] = {}
         seen = self._seen
-        for i, rec in enumerate(records):
-            shop_id = self._shops.get(shop_name(self._shop, rec.shop_name, self._platform))
-            if shop_id is None or not rec.source_digest:
+        for i, (order_id, shop, digest) in enumerate(rows):
+            shop_id = self._shops.get(shop_name(self._shop, shop, self._platform))
+            if shop_id is None or order_id is None:
                 continue  # a shop new to the database has nothing stored to compare with
-            key = (shop_id, rec.platform_order_id)
+            key = (shop_id, order_id)
             mark = hash(key)
             if mark in seen:
                 continue
             seen.add(mark)
-            firsts[key] = (i, rec.source_digest)
+            firsts[key] = (i, digest)
         if not firsts:
-            return frozenset()
+            return set()
         found = self._orders.lookup(("shop_id", "platform_order_id"), list(firsts), ("source_hash",))
-        return frozenset(i for key, (i, digest) in firsts.items() if (row := found.get(key)) and row[1] == digest)
+        return {i for key, (i, digest) in firsts.items() if (row := found.get(key)) and row[1] == digest}
 
     def close(self) -> None:
         self._conn.close()
