@@ -242,3 +242,52 @@ def test_a_marker_for_an_order_another_import_changed_refuses_the_file(engine, t
         ingest_ = _Ingest(conn, ImportSummary("f", "taobao_orders", "taobao", 1), "taobao", None,
                           _ErrorReport(tmp_path / "r"), NOW)
         ingest_.add_orders([marker])
+
+
+def _indexes(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('orders', 'shipments')"
+            " ORDER BY name").all()
+
+
+@pytest.fixture
+def dropped(engine, monkeypatch) -> list:
+    """Every load defers its indexes; the list collects the indexes each one dropped."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL loads with COPY into indexed tables")
+    seen = []
+    monkeypatch.setattr(ingest, "DEFER_INDEXES_ROWS", 1)
+    monkeypatch.setattr(ingest.DeferredIndexes, "drop",
+                        lambda self, real=ingest.DeferredIndexes.drop: (real(self), seen.append(self._dropped)))
+    return seen
+
+
+def test_a_big_load_into_an_empty_table_builds_its_indexes_at_the_end(engine, tmp_path, dropped):
+    before = _indexes(engine)
+    rows = [taobao_order_row(订单编号=str(3900000000000500000 + i), 联系手机=f"1380000{i:04d}") for i in range(50)]
+    summary = run(engine, write_taobao_orders_csv(tmp_path / "big.csv", rows), tmp_path)
+
+    assert summary.created == 50 and dropped and len(dropped[0]) >= 5
+    assert _indexes(engine) == before
+    with engine.connect() as conn:  # the rebuilt index answers, and the planner takes it
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN SELECT id FROM orders WHERE phone_tail = '0007'").all()
+        assert "ix_orders_phone_tail" in str(plan)
+        assert conn.exec_driver_sql("SELECT platform_order_id FROM orders WHERE phone_tail = '0007'").all() == [
+            ("3900000000000500007",)]
+    # a second, smaller load into the now full table keeps its indexes in step row by row
+    dropped.clear()
+    run(engine, write_taobao_orders_csv(tmp_path / "more.csv", rows[:10]), tmp_path)
+    assert dropped == [] and _indexes(engine) == before
+
+
+def test_a_refused_big_load_leaves_the_indexes_in_place(engine, tmp_path, dropped):
+    before = _indexes(engine)
+    rows = [taobao_order_row(订单编号=str(3900000000000600000 + i)) for i in range(4500)]
+    path = write_taobao_orders_csv(tmp_path / "ExportOrderList.csv", rows)
+    data = path.read_bytes()
+    cut = data.index(b"\r\n", len(data) * 3 // 4) + 2  # after the first chunk
+    path.write_bytes(data[:cut] + b"\x81\x20\xff\xfe" + data[cut:])
+    with pytest.raises(imports.RejectedFile):
+        run(engine, path, tmp_path)
+    assert dropped and _indexes(engine) == before and count(engine, Order) == 0

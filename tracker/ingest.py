@@ -37,12 +37,15 @@ import imports
 from couriers import carriers
 from imports.records import ItemRecord, OrderRecord, RefundRecord, RowError, ShipmentRef, UnchangedRow
 from tracker import audit
-from tracker.bulk import Binder, BulkTable, few_collections
+from tracker.bulk import Binder, BulkTable, DeferredIndexes, few_collections
 from tracker.childproc import picklable, read_message, write_message
 from tracker.db import make_engine
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
 
 CHUNK = 2000
+# From this many rows expected in a file, a load into a (nearly) empty table builds its
+# indexes at the end (see ``_Ingest.defer_indexes``).
+DEFER_INDEXES_ROWS = 50_000
 
 # Fields of OrderRecord stored as-is on Order (record name → column name).
 ORDER_FIELDS = {
@@ -266,6 +269,22 @@ class _Ingest:
             "after_sale_phase", "responsible_party", "item_title", "requested_at", "finished_at",
             "source_hash", "last_batch_id"))
         self._item_lines: dict[str, int] = {}
+        self._deferred: DeferredIndexes | None = None
+
+    # indexes -------------------------------------------------------------
+    def defer_indexes(self, expected_rows: float) -> None:
+        """On SQLite, build the order and shipment indexes once at the end when this file
+        brings more than twice the orders already stored (a first import, a new shop)."""
+        if self.conn.dialect.name != "sqlite" or expected_rows < DEFER_INDEXES_ROWS:
+            return
+        stored = self.conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM orders").scalar_one()
+        if expected_rows > 2 * stored:
+            self._deferred = DeferredIndexes(self.conn, ("orders", "shipments"))
+            self._deferred.drop()
+
+    def restore_indexes(self) -> None:
+        if self._deferred is not None:
+            self._deferred.restore()
 
     # shops ---------------------------------------------------------------
     def shop_id(self, name: str | None) -> int:
@@ -523,6 +542,8 @@ def import_file(
                 handler = {"orders": ingest.add_orders, "items": ingest.add_items, "refunds": ingest.add_refunds}[info.kind]
                 with few_collections():
                     for prepared, errors, fraction in source.chunks():
+                        if not summary.rows_read and info.kind == "orders":
+                            ingest.defer_indexes((len(prepared) + len(errors)) / max(fraction, 1e-9))
                         summary.rows_read += len(prepared) + len(errors)
                         for err in errors:
                             ingest._row_error(err)
@@ -530,6 +551,7 @@ def import_file(
                             handler(prepared)
                         if progress:
                             progress(fraction)
+                ingest.restore_indexes()
                 conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
                     shop_id=ingest._shops.get(shop) if shop else None,
                     rows_read=summary.rows_read, created=summary.created, updated=summary.updated,
@@ -595,6 +617,15 @@ class StoredDigests:
         # hash() of each (shop, order) met so far: 1M of them in ~50 MB.  A collision only
         # makes a row look repeated, and a repeated row is converted in full: safe.
         self._seen: set[int] = set()
+
+    @classmethod
+    def opened(cls, url: str, shop: str | None, platform: str) -> StoredDigests | None:
+        """A look at the stored digests, or None when no order is stored yet (nothing to ask)."""
+        stored = cls(url, shop, platform)
+        if stored._conn.execute(select(Order.id).limit(1)).first() is None:
+            stored.close()
+            return None
+        return stored
 
     def unchanged(self, rows: list[tuple[str | None, str | None, str]]) -> set[int]:
         """Positions of the (order id, shop name, raw digest) rows stored exactly so."""
@@ -694,7 +725,7 @@ def _parse_into(job: dict, out) -> None:
         with imports.open_export(job["path"], **job["options"]) as export, few_collections():
             send("info", export.info)
             if export.info.kind == "orders":
-                stored = StoredDigests(job["url"], job["shop"], export.info.platform)
+                stored = StoredDigests.opened(job["url"], job["shop"], export.info.platform)
             for chunk in _prepared(export, _order_binder(job["url"]), stored):
                 send("chunk", chunk)
         send("done", None)
