@@ -26,11 +26,11 @@ from .formats import Format, Parsed, StoredCheck, find_header
 from .mapped import MappingError
 from .reader import RejectedFile, RowSource, open_rows
 from .records import (ORDER_STATUSES, REFUND_STATUSES, ExportInfo, ItemRecord, OrderRecord, Record,
-                      RefundRecord, RowError, ShipmentRef, UnchangedRow)
+                      RefundRecord, RowError, ShipmentRef, UnchangedRow, OrderColumns)
 
 __all__ = [
     "FORMATS", "PLATFORMS", "Export", "ExportInfo", "ItemRecord", "MappingError", "ORDER_STATUSES",
-    "OrderRecord", "REFUND_STATUSES", "Record", "RefundRecord", "RejectedFile", "RowError",
+    "OrderColumns", "OrderRecord", "REFUND_STATUSES", "Record", "RefundRecord", "RejectedFile", "RowError",
     "ShipmentRef", "StoredCheck", "UnchangedRow", "UnknownFormat", "open_export",
 ]
 
@@ -89,15 +89,16 @@ class Export:
                                columns=[h for h in header if h], engine=source.engine,
                                sheet=source.sheet, unmapped_columns=unmapped)
 
-    def records(self, stored: StoredCheck | None = None) -> Iterator[Parsed]:
+    def records(self, stored: StoredCheck | None = None, as_columns: bool = False) -> Iterator[Parsed | OrderColumns]:
         """Records and RowErrors in file order.  May raise RejectedFile for late damage.
 
-        ``stored``: for order exports, which rows are stored unchanged already (they come
-        as ``UnchangedRow``, unconverted; see ``Format.parse``)."""
+        For order exports, ``stored`` says which rows are stored unchanged already (they
+        come as ``UnchangedRow``, unconverted) and ``as_columns`` asks for batches of
+        rows as ``OrderColumns``; see ``Format.parse``."""
         if self._consumed:
             raise RuntimeError("records() can be read once per open_export()")
         self._consumed = True
-        return self._format.parse(self._header, self._source.rows, stored)
+        return self._format.parse(self._header, self._source.rows, stored, as_columns)
 
     def progress(self) -> float:
         return self._source.progress()

@@ -29,8 +29,8 @@ from . import carrier_request
 from .address import province_name, split_address
 from .cells import BadCell, clean, combined_shipments, ident, integer, money, shipments, text, when, yes_no
 from .reader import RejectedFile, Row
-from .records import (ORDER_STATUSES, REFUND_STATUSES, ItemRecord, OrderRecord, RefundRecord, RowError,
-                      UnchangedRow)
+from .records import (ORDER_STATUSES, REFUND_STATUSES, ItemRecord, OrderColumns, OrderRecord, RefundRecord,
+                      RowError, UnchangedRow)
 
 Converter = Callable[[Any], Any]
 Parsed = OrderRecord | ItemRecord | RefundRecord | RowError | UnchangedRow
@@ -127,7 +127,8 @@ class Format:
         unmapped = [name for name in header if name and name not in self.columns]
         return plan, unmapped
 
-    def parse(self, header: list[str], rows: Iterable[Row], stored: StoredCheck | None = None) -> Iterator[Parsed]:
+    def parse(self, header: list[str], rows: Iterable[Row], stored: StoredCheck | None = None,
+              as_columns: bool = False) -> Iterator[Parsed | OrderColumns]:
         """Records and row errors in file order; blank rows are skipped.
 
         Rows go through in batches, column by column (a list comprehension per column
@@ -137,6 +138,8 @@ class Format:
         ``stored`` (orders only) is asked, per window of rows, which rows are already
         stored exactly as they are (by the digest of their raw cells): those come out as
         ``UnchangedRow`` without a cell converted, which is most of a re-import.
+        ``as_columns`` (orders only): a batch whose rows all convert comes as one
+        ``OrderColumns`` instead of a record per row.
         """
         full_plan, _unmapped = self.plan(header)
         plan = [(f, i, c) for f, i, c, _col in full_plan]
@@ -144,6 +147,7 @@ class Format:
         width = max((i for _f, i, _c in plan), default=0) + 1
         keys = _key_cells(plan) if stored is not None and self.kind == "orders" else None
         window, stored = (CHECK_ROWS, stored) if keys else (BATCH_ROWS, None)
+        as_columns = as_columns and self.kind == "orders"
         batch: list[Row] = []
         for n, cells in rows:
             if len(cells) < width:
@@ -151,12 +155,13 @@ class Format:
             if any(cells):
                 batch.append((n, cells))
                 if len(batch) == window:
-                    yield from self._window(batch, plan, columns, stored and (stored, keys))
+                    yield from self._window(batch, plan, columns, stored and (stored, keys), as_columns)
                     batch = []
         if batch:
-            yield from self._window(batch, plan, columns, stored and (stored, keys))
+            yield from self._window(batch, plan, columns, stored and (stored, keys), as_columns)
 
-    def _window(self, batch: list[Row], plan: list, columns: dict[str, str], check) -> Iterator[Parsed]:
+    def _window(self, batch: list[Row], plan: list, columns: dict[str, str], check,
+                as_columns: bool) -> Iterator[Parsed | OrderColumns]:
         digests = [row_digest(cells) for _n, cells in batch]
         same: set[int] = set()
         if check:
@@ -166,13 +171,14 @@ class Format:
         if not same:
             for start in range(0, len(batch), BATCH_ROWS):
                 yield from self._convert(batch[start:start + BATCH_ROWS], digests[start:start + BATCH_ROWS],
-                                         plan, columns)
+                                         plan, columns, as_columns)
             return
         rest = [i for i in range(len(batch)) if i not in same]
         converted: list[Parsed] = []
         for start in range(0, len(rest), BATCH_ROWS):
             part = rest[start:start + BATCH_ROWS]
-            converted.extend(self._convert([batch[i] for i in part], [digests[i] for i in part], plan, columns))
+            converted.extend(self._convert([batch[i] for i in part], [digests[i] for i in part], plan, columns,
+                                           as_columns=False))  # one item per row, to merge with the markers
         made = iter(converted)
         for i, (n, _cells) in enumerate(batch):
             if i in same:
@@ -180,25 +186,29 @@ class Format:
             else:
                 yield next(made)
 
-    def _convert(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str]) -> list[Parsed]:
+    def _convert(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str],
+                 as_columns: bool) -> list[Parsed | OrderColumns]:
         try:
-            return self._build(batch, digests, plan, columns)
+            return self._build(batch, digests, plan, columns, as_columns)
         except BadCell:
-            out: list[Parsed] = []
+            out: list[Parsed | OrderColumns] = []
             for row, digest in zip(batch, digests):
                 try:
-                    out.extend(self._build([row], [digest], plan, columns))
+                    out.extend(self._build([row], [digest], plan, columns, as_columns))
                 except BadCell:
                     out.append(_bad_cell(row, plan, columns))
             return out
 
-    def _build(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str]) -> list[Parsed]:
+    def _build(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str],
+               as_columns: bool) -> list[Parsed | OrderColumns]:
         table = list(zip(*[cells for _n, cells in batch]))
         values = {f: [conv(v) if v != "" else None for v in table[i]] for f, i, conv in plan}
         values["source_digest"] = digests
         numbers = [n for n, _cells in batch]
-        records = _BUILDERS[self.kind](self, values, len(batch))
-        return _with_ids(self.kind, numbers, records, columns)
+        record = _BUILDERS[self.kind](self, values, len(batch))
+        if as_columns and None not in values.get("platform_order_id", (None,)):
+            return [OrderColumns(numbers, values)]
+        return _with_ids(self.kind, numbers, _records(record, values, len(batch)), columns)
 
 
 # (order id, shop name or None, raw digest) per row → positions stored exactly so.
@@ -283,7 +293,7 @@ def _statuses(fmt: Format, values: dict[str, list], k: int) -> None:
     values["status_raw"] = [r or "" for r in raws]
 
 
-def _build_orders(fmt: Format, v: dict[str, list], k: int) -> list:
+def _build_orders(fmt: Format, v: dict[str, list], k: int) -> type:
     _statuses(fmt, v, k)
     v["shipments"] = list(map(_order_shipments, _column(v, "waybill", k), _column(v, "carrier", k),
                               _column(v, "express", k)))
@@ -299,8 +309,8 @@ def _build_orders(fmt: Format, v: dict[str, list], k: int) -> list:
         wishes = list(map(_wishes, v.get("buyer_message") or [None] * k, v.get("seller_memo") or [None] * k))
         v["requested_carriers"] = [w[0] for w in wishes]
         v["excluded_carriers"] = [w[1] for w in wishes]
-    v["platform"] = repeat(fmt.platform, k)
-    return _records(OrderRecord, v, k)
+    v["platform"] = [fmt.platform] * k
+    return OrderRecord
 
 
 def _order_shipments(waybill: str | None, carrier: str | None, express: str | None) -> tuple:
@@ -312,19 +322,19 @@ def _wishes(message: str | None, memo: str | None) -> tuple[tuple[str, ...], tup
     return carrier_request.parse(message, memo) if message or memo else ((), ())
 
 
-def _build_items(fmt: Format, v: dict[str, list], k: int) -> list:
+def _build_items(fmt: Format, v: dict[str, list], k: int) -> type:
     v["status_raw"] = _column(v, "status", k)
     v["title"] = [t or "" for t in _column(v, "title", k)]
-    v["platform"] = repeat(fmt.platform, k)
-    return _records(ItemRecord, v, k)
+    v["platform"] = [fmt.platform] * k
+    return ItemRecord
 
 
-def _build_refunds(fmt: Format, v: dict[str, list], k: int) -> list:
+def _build_refunds(fmt: Format, v: dict[str, list], k: int) -> type:
     _statuses(fmt, v, k)
     v["return_shipment"] = [(shipments(b, c) or (None,))[0] if b else None
                             for b, c in zip(_column(v, "return_waybill", k), _column(v, "return_carrier", k))]
-    v["platform"] = repeat(fmt.platform, k)
-    return _records(RefundRecord, v, k)
+    v["platform"] = [fmt.platform] * k
+    return RefundRecord
 
 
 _BUILDERS = {"orders": _build_orders, "items": _build_items, "refunds": _build_refunds}

@@ -6,7 +6,7 @@ byte read, money is ``Decimal``, times are timezone-aware UTC ``datetime``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 
@@ -65,6 +65,30 @@ class OrderRecord:
     shipping_method: str | None = None  # 运送方式
     shipments: tuple[ShipmentRef, ...] = ()
     source_digest: str | None = None  # of the row's raw cells: a cheap "did anything change?"
+
+
+_ORDER_DEFAULTS = {f.name: f.default for f in fields(OrderRecord) if f.default is not MISSING}
+
+
+@dataclass(slots=True)
+class OrderColumns:
+    """A batch of order rows as columns (OrderRecord field → values, row by row).
+
+    What a bulk writer wants: building an OrderRecord per row only to take it apart
+    again cost more than converting the cells.  Absent fields take OrderRecord's defaults.
+    """
+
+    rows: list[int]
+    values: dict[str, list]
+
+    def column(self, name: str) -> list:
+        values = self.values.get(name)
+        return values if values is not None else [_ORDER_DEFAULTS.get(name)] * len(self.rows)
+
+    @classmethod
+    def of(cls, records: list[OrderRecord]) -> OrderColumns:
+        return cls([r.row for r in records],
+                   {f.name: [getattr(r, f.name) for r in records] for f in fields(OrderRecord)})
 
 
 @dataclass(slots=True)

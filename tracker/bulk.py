@@ -68,6 +68,13 @@ class Binder:
         """Values read back with plain SQL, in the form ``__call__`` produces."""
         return tuple(values) if self._reads_back_raw else self(values)
 
+    def rows(self, columns: list[list]) -> list[tuple]:
+        """Rows of stored values from columns of values (a column at a time: cheaper per value)."""
+        columns = list(columns)
+        for i, proc in self._typed:
+            columns[i] = [None if value is None else proc(value) for value in columns[i]]
+        return list(zip(*columns))
+
     def __call__(self, values: Sequence[Any]) -> tuple:
         if not self._typed:
             return tuple(values)

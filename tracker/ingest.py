@@ -27,15 +27,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
-from itertools import islice
-from operator import attrgetter
+from itertools import islice, repeat
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, make_url, select, update
 
 import imports
 from couriers import carriers
-from imports.records import ItemRecord, OrderRecord, RefundRecord, RowError, ShipmentRef, UnchangedRow
+from imports.records import (ItemRecord, OrderColumns, OrderRecord, RefundRecord, RowError, ShipmentRef,
+                             UnchangedRow)
 from tracker import audit
 from tracker.bulk import Binder, BulkTable, DeferredIndexes, few_collections
 from tracker.childproc import picklable, read_message, write_message
@@ -105,19 +105,19 @@ class ImportSummary:
     errors_preview: list[RowError] = field(default_factory=list)
 
 
-_stored_fields = attrgetter(*ORDER_FIELDS)
+def fact_columns(batch: OrderColumns) -> list[list]:
+    """The stored facts of a batch of order rows, column by column in ``ORDER_FACTS`` order."""
+    phones = batch.column("receiver_phone")
+    return [batch.column(name) for name in ORDER_FIELDS] + [
+        [p[-4:] if p and len(p) >= 4 and p[-4:].isdigit() else None for p in phones],
+        [",".join(wanted) or None for wanted in batch.column("requested_carriers")],
+        [",".join(refused) or None for refused in batch.column("excluded_carriers")],
+    ]
 
 
 def order_facts(rec: OrderRecord) -> tuple:
-    """The stored facts of an order record, in ``ORDER_FACTS`` order."""
-    phone = rec.receiver_phone
-    tail = phone[-4:] if phone and len(phone) >= 4 and phone[-4:].isdigit() else None
-    return (
-        *_stored_fields(rec),
-        tail,
-        ",".join(rec.requested_carriers) or None,
-        ",".join(rec.excluded_carriers) or None,
-    )
+    """The stored facts of one order record, in ``ORDER_FACTS`` order."""
+    return next(zip(*fact_columns(OrderColumns.of([rec]))))
 
 
 # A shipment as the ingest handles it: (waybill, carrier, carrier_raw, carrier_note).
@@ -128,23 +128,23 @@ def shipment_ref(ref: ShipmentRef) -> Ref:
     return (ref.waybill, ref.carrier, ref.carrier_raw or None, carrier_note(ref))
 
 
-def prepare_orders(records: list[OrderRecord | UnchangedRow], bind: Callable[[tuple], tuple]) -> list[tuple]:
-    """Order records → (shop name, order id, platform, digest, stored facts, shipment refs).
+def prepare_orders(batch: OrderColumns, platform: str, binder: Binder) -> list[tuple]:
+    """Order rows → (shop name, order id, platform, digest, stored facts, shipment refs).
 
-    Everything per row that needs no database: this runs in the parsing process.  An
-    ``UnchangedRow`` (already stored as it is, see ``StoredDigests``) goes as a marker
-    with platform, facts and refs None.
+    Everything per row that needs no database, column by column: this runs in the
+    parsing process.
     """
-    out = []
-    for rec in records:
-        if type(rec) is UnchangedRow:
-            out.append((rec.shop_name, rec.platform_order_id, None, rec.source_digest, None, None))
-            continue
-        facts = order_facts(rec)
-        digest = rec.source_digest or facts_hash((facts, rec.shipments))
-        refs = tuple(shipment_ref(r) for r in rec.shipments)
-        out.append((rec.shop_name, rec.platform_order_id, rec.platform, digest, bind(facts), refs))
-    return out
+    facts = binder.rows(fact_columns(batch))
+    shipments = batch.column("shipments")
+    refs = [tuple(map(shipment_ref, s)) if s else () for s in shipments]
+    digests = [d or facts_hash((f, s)) for d, f, s in zip(batch.column("source_digest"), facts, shipments)]
+    return list(zip(batch.column("shop_name"), batch.column("platform_order_id"), repeat(platform, len(facts)),
+                    digests, facts, refs))
+
+
+def unchanged_marker(row: UnchangedRow) -> tuple:
+    """A row already stored as it is (see ``StoredDigests``): platform, facts and refs None."""
+    return (row.shop_name, row.platform_order_id, None, row.source_digest, None, None)
 
 
 def facts_hash(values: Iterable) -> str:
@@ -587,13 +587,36 @@ def _order_binder(url: str) -> Binder:
 
 
 def _prepared(export, binder: Binder, stored: StoredDigests | None = None) -> Iterator[Chunk]:
-    """Chunks of an export; orders come prepared for writing (see ``prepare_orders``)."""
-    kind = export.info.kind
-    for chunk in _chunks(export.records(stored.unchanged if stored else None), CHUNK):
-        errors = [r for r in chunk if isinstance(r, RowError)]
-        good = [r for r in chunk if not isinstance(r, RowError)] if errors else chunk
-        if kind == "orders":
-            good = prepare_orders(good, binder)
+    """Chunks of about ``CHUNK`` rows; orders come prepared for writing (see ``prepare_orders``)."""
+    info = export.info
+    if info.kind != "orders":
+        for chunk in _chunks(export.records(), CHUNK):
+            errors = [r for r in chunk if isinstance(r, RowError)]
+            good = [r for r in chunk if not isinstance(r, RowError)] if errors else chunk
+            yield good, errors, export.progress()
+        return
+    good: list[tuple] = []
+    errors: list[RowError] = []
+    records: list[OrderRecord] = []  # rows of a batch that was taken row by row, in a row
+    for item in export.records(stored.unchanged if stored else None, as_columns=True):
+        if type(item) is OrderRecord:
+            records.append(item)
+            continue
+        if records:
+            good.extend(prepare_orders(OrderColumns.of(records), info.platform, binder))
+            records = []
+        if type(item) is OrderColumns:
+            good.extend(prepare_orders(item, info.platform, binder))
+        elif type(item) is UnchangedRow:
+            good.append(unchanged_marker(item))
+        else:
+            errors.append(item)
+        if len(good) + len(errors) >= CHUNK:
+            yield good, errors, export.progress()
+            good, errors = [], []
+    if records:
+        good.extend(prepare_orders(OrderColumns.of(records), info.platform, binder))
+    if good or errors:
         yield good, errors, export.progress()
 
 
