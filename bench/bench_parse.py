@@ -21,6 +21,7 @@ import resource
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +45,11 @@ CARRIERS = [("中通快递", "7{:013d}"), ("圆通速递", "YT{:013d}"), ("韵�
 MESSAGES = [""] * 12 + ["发顺丰", "不要中通", "麻烦快点发货", "韵达不到，发邮政", "中通的快递员态度好", "不要发顺丰了，发中通就行"]
 
 
+PROMOTION_START = datetime(2026, 11, 11)
+PROMOTION_SECONDS = 3 * 86400
+TIME = "%Y-%m-%d %H:%M:%S"
+
+
 def taobao_rows(n: int, seed: int = 11):
     rnd = random.Random(seed)
     for i in range(n):
@@ -53,17 +59,22 @@ def taobao_rows(n: int, seed: int = 11):
         waybill = pattern.format(i) if shipped else ""
         if shipped and i % 50 == 0:
             waybill += "," + pattern.format(i + 10_000_000)
-        day = f"2026-11-{11 + i % 3:02d}"
-        paid = f"{day} {i % 12:02d}:{i % 60:02d}:{(i * 7) % 60:02d}"
-        shipped_at = f"{day} {12 + i % 12:02d}:{(i * 3) % 60:02d}:00"
+        # Newest first, as the seller centre exports them, spread over the three days of
+        # the promotion to the second (~4 orders a second, as many distinct times as real).
+        created = PROMOTION_START + timedelta(seconds=PROMOTION_SECONDS * (n - 1 - i) // n)
+        paid_time = created + timedelta(seconds=(i * 37) % 600)
+        paid = paid_time.strftime(TIME)
+        shipped_time = paid_time + timedelta(hours=6 + i % 30, seconds=(i * 13) % 3600)
+        shipped_at = shipped_time.strftime(TIME)
+        confirmed = (shipped_time + timedelta(days=3 + i % 4, seconds=(i * 17) % 86400)).strftime(TIME)
         yield taobao_order_row(
             订单编号=str(3_900_000_000_000_000_000 + i * 7919), 买家会员名=f"tb{i:08d}",
             订单状态=status, 买家留言=rnd.choice(MESSAGES), 收货人姓名="张三",
             收货地址=f"{rnd.choice(PLACES)} 幸福路{i % 997}号{i % 30}幢({100000 + i % 800000})",
-            联系手机=f"138{i % 100_000_000:08d}", 订单付款时间=paid, 订单创建时间=paid,
+            联系手机=f"138{i % 100_000_000:08d}", 订单付款时间=paid, 订单创建时间=created.strftime(TIME),
             宝贝标题="加厚保暖羽绒服 男款 冬季 中长款 连帽 外套", 物流单号=waybill, 物流公司=carrier if shipped else "",
             发货时间=shipped_at if shipped else "", 订单备注="",
-            确认收货时间=paid if status == "交易成功" else "", 买家实际支付金额=f"{59 + i % 300}.00",
+            确认收货时间=confirmed if status == "交易成功" else "", 买家实际支付金额=f"{59 + i % 300}.00",
             总金额=f"{59 + i % 300}.00",
         )
 

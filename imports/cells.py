@@ -312,9 +312,9 @@ def shipments(waybill_cell: str | None, carrier_cell: str | None) -> tuple[Shipm
     if len(bills) > 1:
         names = [n.strip() for n in _CARRIER_SEPARATORS.split(raw) if n.strip()]
         if len(names) == len(bills):
-            return tuple(ShipmentRef(b, carrier_code(n), n) for b, n in zip(bills, names))
+            return tuple([ShipmentRef(b, carrier_code(n), n) for b, n in zip(bills, names)])
     code = carrier_code(raw)
-    return tuple(ShipmentRef(b, code, raw) for b in bills)
+    return tuple([ShipmentRef(b, code, raw) for b in bills])
 
 
 def combined_shipments(cell: str | None) -> tuple[ShipmentRef, ...]:

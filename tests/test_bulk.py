@@ -40,3 +40,30 @@ def test_a_big_sqlite_import_flushes_its_log_as_it_goes(engine, tmp_path, monkey
     path = write_taobao_orders_csv(tmp_path / "a.csv", [taobao_order_row()])
     ingest.import_file(engine, path, max_bytes=10**9, reports_dir=tmp_path / "r")
     assert started == [engine.url.database + "-wal"]
+
+
+def test_binder_rows_store_each_value_as_the_column_type_does_remembered_or_not(monkeypatch):
+    from datetime import datetime, timedelta, timezone
+    from decimal import Decimal
+
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from tracker.models import Order
+
+    shanghai = timezone(timedelta(hours=8))
+    columns = ("paid_amount", "paid_at", "buyer_nick")
+    values = [[Decimal("59.00"), Decimal("59.0"), None, Decimal("59.00"), Decimal("0.10")],
+              [datetime(2026, 11, 11, 0, 0, 1, tzinfo=shanghai), None,
+               datetime(2026, 11, 10, 16, 0, 1, tzinfo=timezone.utc), datetime(2026, 11, 10, 16, 0, 1, 5,
+                                                                                 tzinfo=timezone.utc), None],
+              ["a", "b", None, "a", "c"]]
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        for memo_size in (0, 50_000):  # 0: forgets after every chunk
+            monkeypatch.setattr(bulk, "MEMO_SIZE", memo_size)
+            binder = bulk.Binder(dialect, Order.__table__, columns)
+            expected = [binder(row) for row in zip(*values)]
+            assert binder.rows(values) == expected
+            assert binder.rows(values) == expected  # a second chunk, from what was remembered
+    sqlite_rows = bulk.Binder(sqlite.dialect(), Order.__table__, columns).rows(values)
+    assert [r[0] for r in sqlite_rows] == [5900, 5900, None, 5900, 10]
+    assert [r[1] for r in sqlite_rows][2:4] == ["2026-11-10 16:00:01.000000", "2026-11-10 16:00:01.000005"]
