@@ -27,12 +27,11 @@ def test_write_behind_flushes_the_file_once_it_exists_and_stops_cleanly(tmp_path
     assert len(flushed) == count  # stopped with the block
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # PostgreSQL: no log file of ours
 def test_a_big_sqlite_import_flushes_its_log_as_it_goes(engine, tmp_path, monkeypatch):
     from exportfiles import taobao_order_row, write_taobao_orders_csv
     from tracker import ingest
 
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite only: PostgreSQL has no log file of ours to flush")
     started = []
     monkeypatch.setattr(ingest, "PARSE_IN_CHILD_BYTES", 0)
     monkeypatch.setattr(ingest.WriteBehind, "__enter__",
