@@ -289,7 +289,8 @@ def _records(cls: type, values: dict[str, list], k: int) -> list:
 
 def _statuses(fmt: Format, values: dict[str, list], k: int) -> None:
     raws = _column(values, "status", k)
-    values["status"] = [fmt.status(r) for r in raws]
+    known: dict[str | None, str] = {}  # a batch holds a handful of distinct status texts
+    values["status"] = [known[r] if r in known else known.setdefault(r, fmt.status(r)) for r in raws]
     values["status_raw"] = [r or "" for r in raws]
 
 
