@@ -66,3 +66,20 @@ def test_binder_rows_store_each_value_as_the_column_type_does_remembered_or_not(
     sqlite_rows = bulk.Binder(sqlite.dialect(), Order.__table__, columns).rows(values)
     assert [r[0] for r in sqlite_rows] == [5900, 5900, None, 5900, 10]
     assert [r[1] for r in sqlite_rows][2:4] == ["2026-11-10 16:00:01.000000", "2026-11-10 16:00:01.000005"]
+
+
+def test_write_behind_stops_quietly_when_the_disk_refuses(tmp_path, monkeypatch):
+    log = tmp_path / "db.sqlite3-wal"
+    log.write_bytes(b"x")
+    calls = []
+
+    def refuse(fd):
+        calls.append(fd)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(bulk.os, "fdatasync", refuse)
+    with WriteBehind(str(log), every=0.01) as behind:
+        deadline = time.monotonic() + 5
+        while behind._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not behind._thread.is_alive() and len(calls) == 1

@@ -264,7 +264,10 @@ class WriteBehind:
                         fd = os.open(self.path, os.O_RDONLY)
                     except FileNotFoundError:
                         continue  # not created yet
-                os.fdatasync(fd)
+                try:
+                    os.fdatasync(fd)
+                except OSError:
+                    return  # the disk refuses: SQLite will say so at the commit, with the rollback
         finally:
             if fd is not None:
                 os.close(fd)
