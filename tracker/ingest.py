@@ -318,8 +318,9 @@ class _Ingest:
     # orders --------------------------------------------------------------
     def add_orders(self, prepared: list[tuple]) -> None:
         latest: dict[tuple, tuple] = {}
+        shop_ids = {name: self.shop_id(name) for name in dict.fromkeys(row[0] for row in prepared)}
         for row in prepared:  # a file may repeat an order; the later row wins
-            latest[(self.shop_id(row[0]), row[1])] = row
+            latest[(shop_ids[row[0]], row[1])] = row
         existing = self.orders.lookup(("shop_id", "platform_order_id"), list(latest), ("source_hash",))
         self.summary.unchanged += len(prepared) - len(latest)
         new_rows, changed = [], []
