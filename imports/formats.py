@@ -145,8 +145,8 @@ class Format:
         plan = [(f, i, c) for f, i, c, _col in full_plan]
         columns = {f: col for f, _i, _c, col in full_plan}
         width = max((i for _f, i, _c in plan), default=0) + 1
-        keys = _key_cells(plan) if stored is not None and self.kind == "orders" else None
-        window, stored = (CHECK_ROWS, stored) if keys else (BATCH_ROWS, None)
+        key_at = _key_cells(plan) if stored is not None and self.kind == "orders" else None
+        window, stored = (CHECK_ROWS, stored) if key_at else (BATCH_ROWS, None)
         as_columns = as_columns and self.kind == "orders"
         batch: list[Row] = []
         for n, cells in rows:
@@ -155,18 +155,17 @@ class Format:
             if any(cells):
                 batch.append((n, cells))
                 if len(batch) == window:
-                    yield from self._window(batch, plan, columns, stored and (stored, keys), as_columns)
+                    yield from self._window(batch, plan, columns, stored, key_at, as_columns)
                     batch = []
         if batch:
-            yield from self._window(batch, plan, columns, stored and (stored, keys), as_columns)
+            yield from self._window(batch, plan, columns, stored, key_at, as_columns)
 
-    def _window(self, batch: list[Row], plan: list, columns: dict[str, str], check,
-                as_columns: bool) -> Iterator[Parsed | OrderColumns]:
+    def _window(self, batch: list[Row], plan: list, columns: dict[str, str], stored: StoredCheck | None,
+                key_at: tuple[int, int | None] | None, as_columns: bool) -> Iterator[Parsed | OrderColumns]:
         digests = [row_digest(cells) for _n, cells in batch]
         same: set[int] = set()
-        if check:
-            stored, (id_at, shop_at) = check
-            keys = [_key(cells, id_at, shop_at, d) for (_n, cells), d in zip(batch, digests)]
+        if stored is not None:
+            keys = [_key(cells, *key_at, d) for (_n, cells), d in zip(batch, digests)]
             same = stored(keys)
         if not same:
             for start in range(0, len(batch), BATCH_ROWS):

@@ -18,9 +18,9 @@ from exportfiles import (
     write_taobao_orders_xlsx,
     write_taobao_refunds_csv,
 )
-from imports.records import OrderRecord
+from imports.records import OrderColumns, OrderRecord
 from tracker import ingest
-from tracker.ingest import ORDER_FACTS, import_file, merge_order, order_facts
+from tracker.ingest import ORDER_FACTS, fact_columns, import_file, merge_order
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
 
 NOW = datetime(2026, 11, 12, 2, 0, tzinfo=timezone.utc)
@@ -199,8 +199,10 @@ def test_a_rejected_file_writes_nothing(engine, tmp_path):
 
 
 def _facts(status: str, status_raw: str, confirmed_at=None) -> tuple:
-    return order_facts(OrderRecord(row=2, platform="taobao", platform_order_id="1", status=status,
-                                   status_raw=status_raw, confirmed_at=confirmed_at, province="浙江省"))
+    record = OrderRecord(row=2, platform="taobao", platform_order_id="1", status=status,
+                         status_raw=status_raw, confirmed_at=confirmed_at, province="浙江省")
+    (facts,) = zip(*fact_columns(OrderColumns.of([record])))  # one row, in ORDER_FACTS order
+    return facts
 
 
 def test_merge_keeps_known_facts_and_never_moves_status_backwards():

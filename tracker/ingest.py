@@ -10,6 +10,8 @@
       refunds   (shop, refund id) upsert; a return waybill becomes a return shipment
     batch row and counts go in the same transaction, so a crash or kill leaves the
     database as it was before the file; row errors go to a CSV report next to it.
+    On SQLite a big first load builds its indexes at the end (``defer_indexes``) and
+    flushes the write-ahead log as it grows (``WriteBehind``).
 
 A newer export never moves an order backwards: a stale file re-imported after a newer
 one keeps 交易成功 and the times already known (see ``merge_order``).
@@ -114,11 +116,6 @@ def fact_columns(batch: OrderColumns) -> list[list]:
         [",".join(wanted) or None for wanted in batch.column("requested_carriers")],
         [",".join(refused) or None for refused in batch.column("excluded_carriers")],
     ]
-
-
-def order_facts(rec: OrderRecord) -> tuple:
-    """The stored facts of one order record, in ``ORDER_FACTS`` order."""
-    return next(zip(*fact_columns(OrderColumns.of([rec]))))
 
 
 # A shipment as the ingest handles it: (waybill, carrier, carrier_raw, carrier_note).
@@ -278,6 +275,7 @@ class _Ingest:
         brings more than twice the orders already stored (a first import, a new shop)."""
         if self.conn.dialect.name != "sqlite" or expected_rows < DEFER_INDEXES_ROWS:
             return
+        # max(id): the count's upper bound, one index probe instead of a scan
         stored = self.conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM orders").scalar_one()
         if expected_rows > 2 * stored:
             self._deferred = DeferredIndexes(self.conn, ("orders", "shipments"))
@@ -522,7 +520,8 @@ def import_file(
     path = Path(path)
     options = {"platform": platform, "mapping": str(mapping) if mapping else None, "max_bytes": max_bytes}
     url = engine.url.render_as_string(hide_password=False)
-    parsing = ParseInChild if path.stat().st_size >= PARSE_IN_CHILD_BYTES else ParseHere
+    big = path.stat().st_size >= PARSE_IN_CHILD_BYTES
+    parsing = ParseInChild if big else ParseHere
     with parsing(url, path, options, shop) as source:
         info = source.info
         sha = _sha256(path)
@@ -542,7 +541,7 @@ def import_file(
                 summary = ImportSummary(str(path), info.format, info.platform, batch_id)
                 ingest = _Ingest(conn, summary, info.platform, shop, report, now)
                 handler = {"orders": ingest.add_orders, "items": ingest.add_items, "refunds": ingest.add_refunds}[info.kind]
-                with few_collections(), _write_behind(engine, parsing):
+                with few_collections(), _write_behind(engine) if big else contextlib.nullcontext():
                     for prepared, errors, fraction in source.chunks():
                         if not summary.rows_read and info.kind == "orders":
                             ingest.defer_indexes((len(prepared) + len(errors)) / max(fraction, 1e-9))
@@ -764,10 +763,10 @@ def _parse_into(job: dict, out) -> None:
     out.flush()
 
 
-def _write_behind(engine: Engine, parsing: type) -> contextlib.AbstractContextManager:
-    """For a big file into a SQLite file: its write-ahead log flushed as it grows."""
+def _write_behind(engine: Engine) -> contextlib.AbstractContextManager:
+    """Into a SQLite file: its write-ahead log flushed as it grows (see ``WriteBehind``)."""
     database = engine.url.database
-    if parsing is ParseInChild and engine.dialect.name == "sqlite" and database and database != ":memory:":
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
         return WriteBehind(database + "-wal")
     return contextlib.nullcontext()
 
