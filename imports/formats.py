@@ -27,7 +27,8 @@ from typing import Any
 
 from . import carrier_request
 from .address import province_name, split_address
-from .cells import BadCell, clean, combined_shipments, ident, integer, money, shipments, text, when, yes_no
+from .cells import (BadCell, clean, column_converter, combined_shipments, ident, integer, money, shipments, text,
+                    when, yes_no)
 from .reader import RejectedFile, Row
 from .records import (ORDER_STATUSES, REFUND_STATUSES, ItemRecord, OrderColumns, OrderRecord, RefundRecord,
                       RowError, UnchangedRow)
@@ -201,7 +202,7 @@ class Format:
     def _build(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str],
                as_columns: bool) -> list[Parsed | OrderColumns]:
         table = list(zip(*[cells for _n, cells in batch]))
-        values = {f: [conv(v) if v != "" else None for v in table[i]] for f, i, conv in plan}
+        values = {f: column_converter(conv)(table[i]) for f, i, conv in plan}
         values["source_digest"] = digests
         numbers = [n for n, _cells in batch]
         record = _BUILDERS[self.kind](self, values, len(batch))

@@ -1,0 +1,83 @@
+"""The column forms of the cell converters give exactly what the converter gives cell by cell.
+
+The parse loop converts whole columns (``cells.column_converter``); row errors, the
+per-row redo and the mapping files still call the converters one cell at a time, so
+the two must never disagree — on plain CSV cells (the fast path), on the exports'
+wrappers, and on xlsx values.
+"""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime
+
+import pytest
+
+from imports.cells import BadCell, column_converter, ident, integer, money, text, when, yes_no
+from imports.mapped import date_parser
+
+GOOD = {
+    text: ["张三", "  浙江省 杭州市 ", "", " ", "-", "无", "null", "'13800138000", " '138 0013 8000",
+           '="3900000000000000001"', '="  A1 "', "a\tb", "\t上海\t", "=1+1", "it's", "x=y", 12.0, 3, 0.5,
+           datetime(2026, 11, 11, 8, 0), None],
+    ident: ["3900000000000000001", '="3900000000000000001"', ' ="12345" ', " 42 ", "", "  ", "-", "A-77",
+            "123.0", "'98765", "１２３", 1234567.0, 77, "null"],
+    money: ["12.50", "12.50元", "¥1,234.00", "￥0.00", "0", "", "-", "  9.9 ", '="5.00"', "1，000.00",
+            59.0, 3, 0.1],
+    when: ["2026-11-11 00:00:05", "2026-11-11 07:59:59", "2026-11-11", "2026/11/11 9:05", " 2026-11-11 10:00:00 ",
+           "2026-11-11T10:00:00+08:00", "2026年11月11日 10时05分30秒", "0000-00-00 00:00:00", "", "-", "45972.5",
+           45972.25, datetime(2026, 11, 11, 10, 0), date(2026, 11, 11), '="2026-11-11 10:00:00"'],
+    integer: ["3", " 3 ", "3件", "3.0", "", 3, 3.0],
+    yes_no: ["是", "否", "", "yes", "0"],
+}
+BAD = {
+    ident: ["3.9E+18", 3.9e18, 12.5],
+    money: ["abc", "NaN", "1.2.3", True],
+    when: ["2026-13-45 10:00:00", "not a date", "10:00", "99999999"],
+    integer: ["3.5", "many"],
+    yes_no: ["maybe"],
+}
+
+
+def cell_by_cell(convert, cells):
+    return [convert(c) if c != "" else None for c in cells]
+
+
+@pytest.mark.parametrize("convert", list(GOOD), ids=lambda c: c.__name__)
+def test_each_cell_alone_and_all_together(convert):
+    cells = GOOD[convert]
+    for cell in cells:
+        assert column_converter(convert)([cell]) == cell_by_cell(convert, [cell]), repr(cell)
+    assert column_converter(convert)(cells) == cell_by_cell(convert, cells)
+
+
+@pytest.mark.parametrize("convert", list(GOOD), ids=lambda c: c.__name__)
+def test_random_columns_agree(convert):
+    """Mixtures decide which path a column takes (plain, with wrappers, with xlsx values)."""
+    rnd = random.Random(7)
+    for _ in range(300):
+        cells = [rnd.choice(GOOD[convert]) for _ in range(rnd.randint(1, 12))]
+        if rnd.random() < 0.5:  # plain CSV text only: the fast path
+            cells = [c for c in cells if isinstance(c, str)] or [""]
+        assert column_converter(convert)(cells) == cell_by_cell(convert, cells), cells
+
+
+@pytest.mark.parametrize("convert", list(BAD), ids=lambda c: c.__name__)
+def test_a_bad_cell_fails_the_column_as_it_fails_alone(convert):
+    good = [c for c in GOOD[convert] if isinstance(c, str)]
+    for bad in BAD[convert]:
+        with pytest.raises(BadCell):
+            convert(bad)
+        for at in (0, len(good) // 2, len(good)):
+            with pytest.raises(BadCell):
+                column_converter(convert)(good[:at] + [bad] + good[at:])
+
+
+def test_times_are_utc_and_aware():
+    [moved] = column_converter(when)(["2026-11-11 07:30:00"])
+    assert moved.isoformat() == "2026-11-10T23:30:00+00:00"
+
+
+def test_other_converters_get_the_generic_column_form():
+    parse = date_parser("%d/%m/%Y %H:%M")
+    cells = ["11/11/2026 10:00", "", "01/12/2026 00:05"]
+    assert column_converter(parse)(cells) == cell_by_cell(parse, cells)
