@@ -83,3 +83,31 @@ def test_write_behind_stops_quietly_when_the_disk_refuses(tmp_path, monkeypatch)
         while behind._thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.01)
         assert not behind._thread.is_alive() and len(calls) == 1
+
+
+def test_fixed_values_go_into_every_row_inserted_and_updated(engine):
+    """Values every row shares (SQLite: written into the statement) land as the type stores them."""
+    from datetime import datetime, timezone
+    from decimal import Decimal
+
+    from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table
+
+    from tracker.dbtypes import Money, UTCDateTime
+
+    table = Table("bulk_fixed", MetaData(), Column("id", Integer, primary_key=True), Column("name", String(20)),
+                  Column("note", String(20)), Column("done", Boolean), Column("fee", Money()),
+                  Column("at", UTCDateTime()), Column("missing", String(5)))
+    table.create(engine)
+    at = datetime(2026, 11, 11, 1, 2, 3, 4, tzinfo=timezone.utc)
+    try:
+        with engine.begin() as conn:
+            rows = bulk.BulkTable(conn, table, ("name",), fixed={"note": "it's '; --", "done": True,
+                                                                 "fee": Decimal("12.5"), "at": at, "missing": None})
+            ids = rows.insert([("a",), ("b",)])
+            rows.update([(ids[1], ("c",))])
+        with engine.connect() as conn:
+            got = conn.execute(table.select().order_by(table.c.id)).all()
+    finally:
+        table.drop(engine)  # the PostgreSQL test database outlives the test
+    assert [tuple(r)[1:] for r in got] == [("a", "it's '; --", True, Decimal("12.50"), at, None),
+                                            ("c", "it's '; --", True, Decimal("12.50"), at, None)]

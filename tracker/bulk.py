@@ -122,16 +122,19 @@ class BulkTable:
         self.mark = "%s" if self.is_postgres else "?"
         self.bind = Binder(dialect, table, self.columns)
         fixed = dict(fixed or {})
-        self._fixed = Binder(dialect, table, tuple(fixed))(tuple(fixed.values()))
-        written = (*self.columns, *fixed)
-        names = ", ".join(written)
-        if self.is_postgres:
+        fixed_values = Binder(dialect, table, tuple(fixed))(tuple(fixed.values()))
+        names = ", ".join((*self.columns, *fixed))
+        if self.is_postgres:  # COPY takes every column from each row
+            self._fixed = fixed_values
             self._copy_sql = f"COPY {table.name} (id, {names}) FROM STDIN"
-        else:
-            marks = ", ".join("?" for _ in range(len(written) + 1))
+            sets = [f"{name} = %s" for name in (*self.columns, *fixed)]
+        else:  # SQLite: shared values are part of the statements, so no row has to carry them
+            self._fixed = ()
+            literals = [_sqlite_literal(v) for v in fixed_values]
+            marks = ", ".join(["?"] * (len(self.columns) + 1) + literals)
             self._insert_sql = f"INSERT INTO {table.name} (id, {names}) VALUES ({marks})"
-        sets = ", ".join(f"{name} = {self.mark}" for name in written)
-        self._update_sql = f"UPDATE {table.name} SET {sets} WHERE id = {self.mark}"
+            sets = [f"{name} = ?" for name in self.columns] + [f"{n} = {v}" for n, v in zip(fixed, literals)]
+        self._update_sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE id = {self.mark}"
 
     def reserve_ids(self, n: int) -> range | list[int]:
         """Ids for ``n`` new rows.  SQLite: the writer holds the lock, so max(id)+1 onwards."""
@@ -151,19 +154,22 @@ class BulkTable:
         ``bound``: the values are already in stored form (see ``Binder``).
         """
         ids = self.reserve_ids(len(rows))
-        if not rows:
-            return ids
         bind = _as_is if bound else self.bind
-        fixed = self._fixed
-        params = [(row_id, *bind(r), *fixed) for row_id, r in zip(ids, rows)]
+        self.write([(row_id, *bind(r)) for row_id, r in zip(ids, rows)])
+        return ids
+
+    def write(self, rows: Sequence[tuple]) -> None:
+        """Insert rows given whole, in stored form: (id from ``reserve_ids``, *``columns``)."""
+        if not rows:
+            return
         if self.is_postgres:
+            fixed = self._fixed
             raw = self.conn.connection.driver_connection
             with raw.cursor() as cur, cur.copy(self._copy_sql) as copy:
-                for row in params:
-                    copy.write_row(row)
+                for row in rows:
+                    copy.write_row(row + fixed)
         else:
-            self.conn.exec_driver_sql(self._insert_sql, params)
-        return ids
+            self.conn.exec_driver_sql(self._insert_sql, rows)
 
     def update(self, rows: Iterable[tuple[int, Sequence[Any]]], *, bound: bool = False) -> None:
         """Update rows given as (id, values in ``columns`` order)."""
@@ -283,6 +289,17 @@ class WriteBehind:
 
 def _as_is(values: Sequence[Any]) -> Sequence[Any]:
     return values
+
+
+def _sqlite_literal(value: Any) -> str:
+    """A stored value as SQLite statement text (ints, floats, text and NULL: what binders make)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, (int, float)):
+        return repr(int(value) if isinstance(value, bool) else value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQLite literal for {type(value).__name__}")
 
 
 @contextmanager

@@ -333,10 +333,9 @@ class _Ingest:
             else:
                 changed.append((found[0], row))
         if new_rows:
-            ids = self.orders.insert(
-                [(shop, platform, oid, *facts, digest) for (shop, oid), (_n, _o, platform, digest, facts, _r) in new_rows],
-                bound=True,
-            )
+            ids = self.orders.reserve_ids(len(new_rows))
+            self.orders.write([(row_id, shop, platform, oid, *facts, digest) for row_id, ((shop, oid), (
+                _n, _o, platform, digest, facts, _r)) in zip(ids, new_rows)])
             self.summary.created += len(new_rows)
             self._add_shipments({oid: row[5] for oid, (_key, row) in zip(ids, new_rows)})
         if changed:
