@@ -287,9 +287,10 @@ def text_column(cells: Sequence) -> list[str | None]:
     except AttributeError:  # xlsx numbers and dates
         return [text(c) for c in cells]
     joined = "\x00" + "\x00".join(stripped)
-    if "\t" in joined or "\x00'" in joined or "\x00=" in joined:  # a wrapper or a tab somewhere
-        return [text(c) if s[:1] in ("'", "=") or "\t" in s else None if s in _NULLS else s
-                for c, s in zip(cells, stripped)]
+    if "\t" in joined:  # PDD's tabs, as text() drops them (a stripped cell never starts with one)
+        stripped = [s.replace("\t", "") for s in stripped]
+    if "\x00'" in joined or "\x00=" in joined:  # Taobao's '138… and ="…"
+        stripped = [s[1:].lstrip() if s[:1] == "'" else clean(s) if s[:1] == "=" else s for s in stripped]
     return [None if s in _NULLS else s for s in stripped]
 
 
