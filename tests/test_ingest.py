@@ -235,6 +235,26 @@ def test_an_order_repeated_in_a_file_takes_its_last_row_even_after_an_unchanged_
     assert orders_by_id(engine)["3900000000000000321"].status == "finished"
 
 
+def test_a_first_import_repeating_orders_within_and_across_chunks_keeps_each_last_row(engine, tmp_path):
+    """A chunk of new orders each named once is written column-wise; any repeat takes the row path."""
+    rows = [taobao_order_row(订单编号=str(3900000000000500000 + i), 物流单号=f"YT{7000000000000 + i}",
+                             物流公司="圆通速递") for i in range(4300)]  # chunks of 2,000: the middle one all new
+    again_in_chunk = dict(rows[5], 订单状态="交易成功", 确认收货时间="2026-11-21 18:30:00")
+    again_later = dict(rows[7], 物流单号="YT7999999999999", 物流公司="圆通速递")
+    path = write_taobao_orders_csv(tmp_path / "a.csv", [*rows[:100], again_in_chunk, *rows[100:], again_later])
+    summary = run(engine, path, tmp_path)
+    assert (summary.created, summary.updated, summary.unchanged, summary.rows_read) == (4300, 1, 1, 4302)
+    orders = orders_by_id(engine)
+    assert len(orders) == 4300 and orders[rows[5]["订单编号"]].status == "finished"
+    assert orders[rows[0]["订单编号"]].paid_amount == Decimal(rows[0]["买家实际支付金额"])
+    with engine.connect() as conn:
+        bills = {(o, w, s is None) for o, w, s in conn.execute(
+            select(Order.platform_order_id, Shipment.waybill, Shipment.superseded_at).join(Shipment))}
+    assert (rows[7]["订单编号"], "YT7999999999999", True) in bills
+    assert (rows[7]["订单编号"], rows[7]["物流单号"], False) in bills
+    assert (rows[2999]["订单编号"], rows[2999]["物流单号"], True) in bills and len(bills) == 4301
+
+
 def test_a_marker_for_an_order_another_import_changed_refuses_the_file(engine, tmp_path):
     """The parsing process marks rows it saw stored unchanged; the writer re-checks each."""
     from tracker.ingest import ConcurrentImport, ImportSummary, _ErrorReport, _Ingest

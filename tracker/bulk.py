@@ -75,7 +75,11 @@ class Binder:
         return tuple(values) if self._reads_back_raw else self(values)
 
     def rows(self, columns: list[list]) -> list[tuple]:
-        """Rows of stored values from columns of values, a column at a time.
+        """Rows of stored values from columns of values (see ``stored_columns``)."""
+        return list(zip(*self.stored_columns(columns)))
+
+    def stored_columns(self, columns: list[list]) -> list[list]:
+        """Columns of stored values from columns of values, a column at a time.
 
         Each typed column remembers what it stored lately: prices repeat, and an export
         sorted by time gives neighbouring orders the same second, so most values are a
@@ -93,7 +97,7 @@ class Binder:
                 return stored
 
             columns[i] = [memo[value] if value in memo else store(value) for value in columns[i]]
-        return list(zip(*columns))
+        return columns
 
     def __call__(self, values: Sequence[Any]) -> tuple:
         if not self._typed:

@@ -41,7 +41,7 @@ from imports.records import (ItemRecord, OrderColumns, OrderRecord, RefundRecord
                              UnchangedRow)
 from tracker import audit
 from tracker.bulk import Binder, BulkTable, DeferredIndexes, WriteBehind, few_collections
-from tracker.childproc import picklable, read_message, write_message
+from tracker.childproc import packed_column, picklable, read_message, unpacked_column, write_message
 from tracker.db import make_engine
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
 
@@ -126,18 +126,68 @@ def shipment_ref(ref: ShipmentRef) -> Ref:
     return (ref.waybill, ref.carrier, ref.carrier_raw or None, carrier_note(ref))
 
 
-def prepare_orders(batch: OrderColumns, platform: str, binder: Binder) -> list[tuple]:
-    """Order rows → (shop name, order id, platform, digest, stored facts, shipment refs).
+@dataclass
+class PreparedOrders:
+    """Order rows ready to write, column by column: what ``prepare_orders`` makes.
+
+    Crosses from the parsing process with its text columns packed into one string each
+    (``childproc.packed_column``), and a chunk of new orders goes into the database
+    through one ``zip`` of its columns: no tuple per row is built in Python on the way.
+    """
+
+    shops: list[str | None]
+    order_ids: list[str]
+    platform: str
+    digests: list[str]
+    facts: list[list]  # ORDER_FACTS columns, in stored form
+    refs: list[tuple[Ref, ...]]
+
+    def __len__(self) -> int:
+        return len(self.order_ids)
+
+    def rows(self) -> list[tuple]:
+        """As rows: (shop name, order id, platform, digest, stored facts, shipment refs)."""
+        return list(zip(self.shops, self.order_ids, repeat(self.platform), self.digests, zip(*self.facts),
+                        self.refs))
+
+    @classmethod
+    def joined(cls, parts: list[PreparedOrders]) -> PreparedOrders:
+        first, *rest = parts
+        whole = cls(list(first.shops), list(first.order_ids), first.platform, list(first.digests),
+                    [list(c) for c in first.facts], list(first.refs))
+        for part in rest:
+            whole.shops += part.shops
+            whole.order_ids += part.order_ids
+            whole.digests += part.digests
+            whole.refs += part.refs
+            for mine, theirs in zip(whole.facts, part.facts):
+                mine += theirs
+        return whole
+
+    def __reduce__(self):
+        text = [packed_column(c) for c in (self.shops, self.order_ids, self.digests, *self.facts)]
+        return _unpacked_orders, (self.platform, text, self.refs)
+
+
+def _unpacked_orders(platform: str, text: list, refs: list) -> PreparedOrders:
+    shops, order_ids, digests, *facts = map(unpacked_column, text)
+    return PreparedOrders(shops, order_ids, platform, digests, facts, refs)
+
+
+def prepare_orders(batch: OrderColumns, platform: str, binder: Binder) -> PreparedOrders:
+    """Order rows → their shop names, ids, digests, stored facts and shipment refs.
 
     Everything per row that needs no database, column by column: this runs in the
     parsing process.
     """
-    facts = binder.rows(fact_columns(batch))
+    facts = binder.stored_columns(fact_columns(batch))
     shipments = batch.column("shipments")
     refs = [tuple(map(shipment_ref, s)) if s else () for s in shipments]
-    digests = [d or facts_hash((f, s)) for d, f, s in zip(batch.column("source_digest"), facts, shipments)]
-    return list(zip(batch.column("shop_name"), batch.column("platform_order_id"), repeat(platform, len(facts)),
-                    digests, facts, refs))
+    digests = batch.column("source_digest")
+    if None in digests:
+        digests = [d or facts_hash((f, s)) for d, f, s in zip(digests, zip(*facts), shipments)]
+    return PreparedOrders(batch.column("shop_name"), batch.column("platform_order_id"), platform, digests,
+                          facts, refs)
 
 
 def unchanged_marker(row: UnchangedRow) -> tuple:
@@ -314,12 +364,28 @@ class _Ingest:
         return {r.platform_order_id: (r.id, r.shop_id) for r in rows}
 
     # orders --------------------------------------------------------------
-    def add_orders(self, prepared: list[tuple]) -> None:
+    def add_orders(self, prepared: PreparedOrders | list[tuple]) -> None:
+        """Orders prepared by the parser, as columns or as rows (rows: with unchanged markers)."""
+        existing = None
+        if type(prepared) is PreparedOrders:
+            names = {name: self.shop_id(name) for name in dict.fromkeys(prepared.shops)}
+            shop_ids = [names[name] for name in prepared.shops] if len(names) > 1 else [*names.values()] * len(prepared)
+            keys = list(zip(shop_ids, prepared.order_ids))
+            existing = self.orders.lookup(("shop_id", "platform_order_id"), keys, ("source_hash",))
+            if not existing and len(set(keys)) == len(keys):  # a first import's chunk: all new, each once
+                ids = self.orders.reserve_ids(len(keys))
+                self.orders.write(list(zip(ids, shop_ids, repeat(prepared.platform), prepared.order_ids,
+                                           *prepared.facts, prepared.digests)))
+                self.summary.created += len(keys)
+                self._add_shipments(dict(zip(ids, prepared.refs)))
+                return
+            prepared = prepared.rows()
         latest: dict[tuple, tuple] = {}
         shop_ids = {name: self.shop_id(name) for name in dict.fromkeys(row[0] for row in prepared)}
         for row in prepared:  # a file may repeat an order; the later row wins
             latest[(shop_ids[row[0]], row[1])] = row
-        existing = self.orders.lookup(("shop_id", "platform_order_id"), list(latest), ("source_hash",))
+        if existing is None:
+            existing = self.orders.lookup(("shop_id", "platform_order_id"), list(latest), ("source_hash",))
         self.summary.unchanged += len(prepared) - len(latest)
         new_rows, changed = [], []
         for key, row in latest.items():
@@ -364,8 +430,10 @@ class _Ingest:
     # shipments -----------------------------------------------------------
     def _add_shipments(self, by_order: dict[int, tuple[Ref, ...]], kind: str = "original") -> None:
         source = "refund" if kind == "return" else "import"
-        rows = [(order_id, kind, source, *ref) for order_id, refs in by_order.items() for ref in refs]
-        self.shipments.insert(rows)
+        ids = iter(self.shipments.reserve_ids(sum(map(len, by_order.values()))))
+        # ids, text and the order's id: stored as they are, no binding
+        rows = [(next(ids), order_id, kind, source, *ref) for order_id, refs in by_order.items() for ref in refs]
+        self.shipments.write(rows)
         self.summary.shipments_added += len(rows)
 
     def _sync_shipments(self, by_order: dict[int, tuple[Ref, ...]], kind: str = "original") -> set[int]:
@@ -595,7 +663,8 @@ def _prepared(export, binder: Binder, stored: StoredDigests | None = None) -> It
             good = [r for r in chunk if not isinstance(r, RowError)] if errors else chunk
             yield good, errors, export.progress()
         return
-    good: list[tuple] = []
+    good: list[PreparedOrders | tuple] = []  # prepared batches and unchanged markers, in file order
+    count = 0
     errors: list[RowError] = []
     records: list[OrderRecord] = []  # rows of a batch that was taken row by row, in a row
     for item in export.records(stored.unchanged if stored else None, as_columns=True):
@@ -603,21 +672,39 @@ def _prepared(export, binder: Binder, stored: StoredDigests | None = None) -> It
             records.append(item)
             continue
         if records:
-            good.extend(prepare_orders(OrderColumns.of(records), info.platform, binder))
+            good.append(prepare_orders(OrderColumns.of(records), info.platform, binder))
+            count += len(records)
             records = []
         if type(item) is OrderColumns:
-            good.extend(prepare_orders(item, info.platform, binder))
+            good.append(prepare_orders(item, info.platform, binder))
+            count += len(item.rows)
         elif type(item) is UnchangedRow:
             good.append(unchanged_marker(item))
+            count += 1
         else:
             errors.append(item)
-        if len(good) + len(errors) >= CHUNK:
-            yield good, errors, export.progress()
-            good, errors = [], []
+        if count + len(errors) >= CHUNK:
+            yield _as_chunk(good), errors, export.progress()
+            good, count, errors = [], 0, []
     if records:
-        good.extend(prepare_orders(OrderColumns.of(records), info.platform, binder))
+        good.append(prepare_orders(OrderColumns.of(records), info.platform, binder))
     if good or errors:
-        yield good, errors, export.progress()
+        yield _as_chunk(good), errors, export.progress()
+
+
+def _as_chunk(good: list[PreparedOrders | tuple]) -> PreparedOrders | list[tuple]:
+    """Prepared batches as one, or — with unchanged markers among them — rows in file order."""
+    if not good:
+        return []
+    if all(type(part) is PreparedOrders for part in good):
+        return PreparedOrders.joined(good)
+    rows: list[tuple] = []
+    for part in good:
+        if type(part) is PreparedOrders:
+            rows += part.rows()
+        else:
+            rows.append(part)
+    return rows
 
 
 class StoredDigests:
@@ -784,4 +871,7 @@ def sort_by_kind(paths_and_kinds: list[tuple[Path, str | None]]) -> list[tuple[P
 
 
 if __name__ == "__main__":  # the parsing process of ParseInChild
-    _parse_into(json.loads(sys.argv[1]), sys.stdout.buffer)
+    # through the module by its own name, so what it pickles names tracker.ingest, not __main__
+    from tracker import ingest
+
+    ingest._parse_into(json.loads(sys.argv[1]), sys.stdout.buffer)

@@ -1,0 +1,61 @@
+"""What crosses the pipe to and from the second interpreter comes out as it went in."""
+import io
+import pickle
+from decimal import Decimal
+
+import pytest
+
+from tracker.childproc import packed_column, read_message, unpacked_column, write_message
+from tracker.ingest import PreparedOrders
+
+COLUMNS = [
+    ["浙江省", "广东省", "浙江省"],
+    [None, "a", None, ""],
+    [None, None],
+    ["", ""],
+    ["a\x1fb", "c"],  # the separator inside a value
+    ["\x00", None],  # the None marker as a value
+    ["x\x00y", None, "z"],  # the marker inside a value
+    [5900, None, 12],  # numbers
+    ["a", 3],
+    [],
+    ["only"],
+]
+
+
+@pytest.mark.parametrize("column", COLUMNS, ids=repr)
+def test_a_column_comes_back_as_it_was(column):
+    packed = packed_column(column)
+    back = unpacked_column(pickle.loads(pickle.dumps(packed)))
+    assert back == column and [type(v) for v in back] == [type(v) for v in column]
+
+
+def test_text_columns_cross_as_one_string_and_the_rest_as_lists():
+    assert type(packed_column(["a", None, "b"])) is str
+    assert type(packed_column([1, None])) is list
+    assert type(packed_column(["a\x1fb"])) is list
+
+
+def test_prepared_orders_cross_the_pipe_whole():
+    prepared = PreparedOrders(
+        shops=["店A", None], order_ids=["1", "2"], platform="taobao", digests=["d1", "d2"],
+        facts=[["shipped", "finished"], [5900, None], ["2026-11-10 16:00:01.000000", None], [None, None]],
+        refs=[(("YT1", "yto", "圆通速递", None),), ()])
+    buffer = io.BytesIO()
+    write_message(buffer, ("chunk", (prepared, [], 0.5)), fast=True)
+    buffer.seek(0)
+    tag, (back, errors, fraction) = read_message(buffer)
+    assert (tag, errors, fraction) == ("chunk", [], 0.5)
+    assert back == prepared and back.rows() == prepared.rows()
+    assert back.rows()[0] == ("店A", "1", "taobao", "d1", ("shipped", 5900, "2026-11-10 16:00:01.000000", None),
+                              (("YT1", "yto", "圆通速递", None),))
+
+
+def test_prepared_orders_join_in_order():
+    def part(n, oid):
+        return PreparedOrders([None] * n, [f"{oid}{i}" for i in range(n)], "pdd", ["d"] * n,
+                              [[Decimal(i) for i in range(n)], ["s"] * n], [()] * n)
+
+    whole = PreparedOrders.joined([part(2, "a"), part(1, "b")])
+    assert whole.order_ids == ["a0", "a1", "b0"] and whole.facts[0] == [Decimal(0), Decimal(1), Decimal(0)]
+    assert len(whole) == 3 and len(whole.rows()) == 3
