@@ -10,6 +10,7 @@ is its own:
   again     the same CSV again, all rows unchanged      target ≤ 20 s
   pg        the CSV into a fresh PostgreSQL schema       target ≤ 45 s
   xlsx      the xlsx into a fresh SQLite file            target ≤ 20 s, ≤ 1 GB
+Each prints its wall time, peak RSS and CPU seconds of the writing and the parsing process.
 PostgreSQL runs in the database named by --pg (default: a `bench` database on
 127.0.0.1, created if missing), never in the test database.
 """
@@ -70,9 +71,13 @@ def child(task: str, path: str, target: str) -> None:
         result = {k: getattr(summary, k) for k in ("rows_read", "created", "updated", "unchanged", "rejected",
                                                    "shipments_added")}
     result["seconds"] = round(time.perf_counter() - start, 2)
-    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    me, parser = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["peak_rss_mb"] = round(me.ru_maxrss / 1024, 1)
     # the parsing process (files over PARSE_IN_CHILD_BYTES): its own peak, beside the writer's
-    result["parser_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    result["parser_peak_rss_mb"] = round(parser.ru_maxrss / 1024, 1)
+    # CPU seconds (user + system, start-up included): steadier than the wall time on a busy VM
+    result["cpu_s"] = round(me.ru_utime + me.ru_stime, 1)
+    result["parser_cpu_s"] = round(parser.ru_utime + parser.ru_stime, 1)
     print(json.dumps(result))
 
 
