@@ -41,7 +41,7 @@ def test_a_big_sqlite_import_flushes_its_log_as_it_goes(engine, tmp_path, monkey
     assert started == [engine.url.database + "-wal"]
 
 
-def test_binder_rows_store_each_value_as_the_column_type_does_remembered_or_not(monkeypatch):
+def test_binder_columns_store_each_value_as_the_column_type_does_remembered_or_not(monkeypatch):
     from datetime import datetime, timedelta, timezone
     from decimal import Decimal
 
@@ -61,9 +61,9 @@ def test_binder_rows_store_each_value_as_the_column_type_does_remembered_or_not(
             monkeypatch.setattr(bulk, "MEMO_SIZE", memo_size)
             binder = bulk.Binder(dialect, Order.__table__, columns)
             expected = [binder(row) for row in zip(*values)]
-            assert binder.rows(values) == expected
-            assert binder.rows(values) == expected  # a second chunk, from what was remembered
-    sqlite_rows = bulk.Binder(sqlite.dialect(), Order.__table__, columns).rows(values)
+            assert list(zip(*binder.stored_columns(values))) == expected
+            assert list(zip(*binder.stored_columns(values))) == expected  # a second chunk, from memory
+    sqlite_rows = list(zip(*bulk.Binder(sqlite.dialect(), Order.__table__, columns).stored_columns(values)))
     assert [r[0] for r in sqlite_rows] == [5900, 5900, None, 5900, 10]
     assert [r[1] for r in sqlite_rows][2:4] == ["2026-11-10 16:00:01.000000", "2026-11-10 16:00:01.000005"]
 

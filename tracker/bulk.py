@@ -74,10 +74,6 @@ class Binder:
         """Values read back with plain SQL, in the form ``__call__`` produces."""
         return tuple(values) if self._reads_back_raw else self(values)
 
-    def rows(self, columns: list[list]) -> list[tuple]:
-        """Rows of stored values from columns of values (see ``stored_columns``)."""
-        return list(zip(*self.stored_columns(columns)))
-
     def stored_columns(self, columns: list[list]) -> list[list]:
         """Columns of stored values from columns of values, a column at a time.
 

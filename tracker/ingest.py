@@ -369,7 +369,7 @@ class _Ingest:
         existing = None
         if type(prepared) is PreparedOrders:
             names = {name: self.shop_id(name) for name in dict.fromkeys(prepared.shops)}
-            shop_ids = [names[name] for name in prepared.shops] if len(names) > 1 else [*names.values()] * len(prepared)
+            shop_ids = [names[name] for name in prepared.shops]
             keys = list(zip(shop_ids, prepared.order_ids))
             existing = self.orders.lookup(("shop_id", "platform_order_id"), keys, ("source_hash",))
             if not existing and len(set(keys)) == len(keys):  # a first import's chunk: all new, each once
