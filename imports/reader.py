@@ -148,7 +148,8 @@ class CsvSource(RowSource):
         self._size = max(size, 1)
         self._raw = path.open("rb")
         if encoding == "utf-16":  # a newline byte can sit inside a UTF-16 character: decode as a stream
-            lines: Iterator[str] = io.TextIOWrapper(self._raw, encoding=encoding, errors="strict", newline="")
+            lines: Iterator[str] = map(_without_nul, io.TextIOWrapper(self._raw, encoding=encoding,
+                                                                        errors="strict", newline=""))
         else:
             if encoding == "utf-8-sig":
                 self._raw.seek(len(codecs.BOM_UTF8))
@@ -161,7 +162,8 @@ class CsvSource(RowSource):
         # Line by line (a newline byte is never part of a UTF-8 or GB18030 character), so a
         # decode error points at the exact record instead of somewhere in an 8 KB chunk.
         for line in self._raw:
-            yield decode(line)[0]
+            text = decode(line)[0]
+            yield _without_nul(text) if "\x00" in text else text
 
     def _iter(self, reader: Iterator[list[str]]) -> Iterator[Row]:
         n = 0
@@ -181,6 +183,12 @@ class CsvSource(RowSource):
 
     def close(self) -> None:
         self._raw.close()
+
+
+def _without_nul(line: str) -> str:
+    """A line without NUL characters: junk that no database text column accepts (PostgreSQL
+    refuses the whole statement), never part of what an export means."""
+    return line.replace("\x00", "")
 
 
 # --- XLSX -----------------------------------------------------------------------------

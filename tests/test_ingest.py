@@ -255,6 +255,19 @@ def test_a_first_import_repeating_orders_within_and_across_chunks_keeps_each_las
     assert (rows[2999]["订单编号"], rows[2999]["物流单号"], True) in bills and len(bills) == 4301
 
 
+def test_control_characters_deep_in_a_csv_land_without_nul(engine, tmp_path):
+    """A NUL after the sniffed first chunk (PostgreSQL takes no NUL in text) is dropped, and a
+    unit separator (which the parsing process packs columns with) is kept."""
+    filler = [taobao_order_row() for _ in range(400)]  # past the 64 KB the encoding is decided from
+    odd = taobao_order_row(买家留言="快点\x00发货", 订单备注="a\x1fb")
+    path = write_taobao_orders_csv(tmp_path / "a.csv", [*filler, odd])
+    assert path.stat().st_size > 64 * 1024
+    summary = run(engine, path, tmp_path)
+    assert (summary.created, summary.rejected) == (401, 0)
+    order = orders_by_id(engine)[odd["订单编号"]]
+    assert (order.buyer_message, order.seller_memo) == ("快点发货", "a\x1fb")
+
+
 def test_a_marker_for_an_order_another_import_changed_refuses_the_file(engine, tmp_path):
     """The parsing process marks rows it saw stored unchanged; the writer re-checks each."""
     from tracker.ingest import ConcurrentImport, ImportSummary, _ErrorReport, _Ingest
