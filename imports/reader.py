@@ -27,10 +27,14 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 CHUNK = 64 * 1024  # the encoding is decided from this much
+# One physical CSV line at most (bytes; characters in UTF-16): an export's lines are a few KB,
+# and a file without line breaks must be refused without reading it whole into memory.
+MAX_LINE = 4 * 1024**2
 MAX_ZIP_MEMBERS = 1000
 MAX_TOTAL_UNCOMPRESSED = 8 * 1024**3
 MAX_RATIO = 200  # uncompressed : compressed, for a member over BIG_MEMBER
@@ -148,8 +152,8 @@ class CsvSource(RowSource):
         self._size = max(size, 1)
         self._raw = path.open("rb")
         if encoding == "utf-16":  # a newline byte can sit inside a UTF-16 character: decode as a stream
-            lines: Iterator[str] = map(_without_nul, io.TextIOWrapper(self._raw, encoding=encoding,
-                                                                        errors="strict", newline=""))
+            stream = io.TextIOWrapper(self._raw, encoding=encoding, errors="strict", newline="")
+            lines: Iterator[str] = map(_checked_line, iter(partial(stream.readline, MAX_LINE), ""))
         else:
             if encoding == "utf-8-sig":
                 self._raw.seek(len(codecs.BOM_UTF8))
@@ -161,7 +165,9 @@ class CsvSource(RowSource):
     def _decoded_lines(self, decode) -> Iterator[str]:
         # Line by line (a newline byte is never part of a UTF-8 or GB18030 character), so a
         # decode error points at the exact record instead of somewhere in an 8 KB chunk.
-        for line in self._raw:
+        for line in iter(partial(self._raw.readline, MAX_LINE), b""):
+            if len(line) == MAX_LINE and line[-1:] != b"\n":
+                raise _line_too_long()
             text = decode(line)[0]
             yield _without_nul(text) if "\x00" in text else text
 
@@ -183,6 +189,17 @@ class CsvSource(RowSource):
 
     def close(self) -> None:
         self._raw.close()
+
+
+def _line_too_long() -> RejectedFile:
+    size = f"{MAX_LINE // 1024**2} MB"
+    return RejectedFile(f"有一行超过 {size}，不是订单导出文件", f"a line longer than {size}: not an order export")
+
+
+def _checked_line(line: str) -> str:
+    if len(line) == MAX_LINE and line[-1:] != "\n":
+        raise _line_too_long()
+    return _without_nul(line)
 
 
 def _without_nul(line: str) -> str:

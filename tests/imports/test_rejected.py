@@ -144,3 +144,30 @@ def test_decode_error_found_late_names_the_row(tmp_path):
             list(export.records())
     assert err.value.row == 3002  # header row 1, 3000 good rows, then the bad one
     assert "cannot be decoded as utf-8" in str(err.value)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_file_without_line_breaks_is_refused_reading_one_limit_of_it(tmp_path, encoding):
+    import tracemalloc
+
+    from imports.reader import MAX_LINE
+
+    path = tmp_path / "one-line.csv"
+    path.write_bytes(("订单编号," + "x" * (3 * MAX_LINE)).encode(encoding))  # utf-16: with its BOM
+    tracemalloc.start()
+    try:
+        err = rejected(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "4 MB" in str(err) and peak < 8 * MAX_LINE
+
+
+def test_a_long_line_deep_in_the_file_stops_the_rows(tmp_path):
+    from imports.reader import MAX_LINE
+
+    path = write_taobao_orders_csv(tmp_path / "a.csv", [taobao_order_row()])
+    with path.open("ab") as f:
+        f.write(b"x" * (MAX_LINE + 10) + b"\r\n")
+    with open_export(path) as export, pytest.raises(RejectedFile, match="4 MB"):
+        list(export.records())
