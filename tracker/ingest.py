@@ -351,6 +351,10 @@ class _Ingest:
         self._shops[name] = shop_id
         return shop_id
 
+    def _shop_ids(self, names: Iterable[str | None]) -> dict[str | None, int]:
+        """Shop id per distinct shop name of a chunk (a file names one shop, or a few)."""
+        return {name: self.shop_id(name) for name in dict.fromkeys(names)}
+
     def _orders_by_platform_id(self, order_ids: list[str]) -> dict[str, tuple[int, int]]:
         """(order id, shop id) of already-imported orders, for files without a shop column."""
         if self.shop_name:
@@ -368,7 +372,7 @@ class _Ingest:
         """Orders prepared by the parser, as columns or as rows (rows: with unchanged markers)."""
         existing = None
         if type(prepared) is PreparedOrders:
-            names = {name: self.shop_id(name) for name in dict.fromkeys(prepared.shops)}
+            names = self._shop_ids(prepared.shops)
             shop_ids = [names[name] for name in prepared.shops]
             keys = list(zip(shop_ids, prepared.order_ids))
             existing = self.orders.lookup(("shop_id", "platform_order_id"), keys, ("source_hash",))
@@ -381,7 +385,7 @@ class _Ingest:
                 return
             prepared = prepared.rows()
         latest: dict[tuple, tuple] = {}
-        shop_ids = {name: self.shop_id(name) for name in dict.fromkeys(row[0] for row in prepared)}
+        shop_ids = self._shop_ids(row[0] for row in prepared)
         for row in prepared:  # a file may repeat an order; the later row wins
             latest[(shop_ids[row[0]], row[1])] = row
         if existing is None:
