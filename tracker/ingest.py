@@ -328,7 +328,8 @@ class _Ingest:
         # max(id): the count's upper bound, one index probe instead of a scan
         stored = self.conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM orders").scalar_one()
         if expected_rows > 2 * stored:
-            self._deferred = DeferredIndexes(self.conn, ("orders", "shipments"))
+            self._deferred = DeferredIndexes(self.conn, {"orders": self.orders.columns,
+                                                          "shipments": self.shipments.columns})
             self._deferred.drop()
 
     def restore_indexes(self) -> None:
