@@ -308,13 +308,54 @@ def money_column(cells: Sequence) -> list[Decimal | None]:
     return [known[c] if c in known else money(c) if c != "" else None for c in cells]
 
 
-def when_column(cells: Sequence) -> list[datetime | None]:
+def when_column(cells: Sequence) -> UtcTimes:
     try:  # the exports' "yyyy-MM-dd HH:mm:ss" read as UTC and moved back 8 h, as in when()
         read = [_fromisoformat(c + "+00:00") if c != "" else None for c in cells]
     except (TypeError, ValueError):  # xlsx values, other layouts, junk: cell by cell
-        return [when(c) if c != "" else None for c in cells]
-    return [d if d is None else d - SHANGHAI_OFFSET if d.tzinfo is not None else when(c)  # a date alone
-            for c, d in zip(cells, read)]
+        return UtcTimes([when(c) if c != "" else None for c in cells], cells)
+    return UtcTimes([d if d is None else d - SHANGHAI_OFFSET if d.tzinfo is not None else when(c)  # a date alone
+                     for c, d in zip(cells, read)], cells)
+
+
+def utc_text(value: datetime) -> str:
+    """An aware datetime as UTC wall time text, ``yyyy-MM-dd HH:mm:ss.ffffff``."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+class UtcTimes(list):
+    """A time column's values (aware UTC datetimes) that keeps its cells, for ``texts``.
+
+    Formatting a datetime costs three times parsing it.  A cell in the exports' own
+    ``yyyy-MM-dd HH:mm:ss`` layout becomes UTC text by cutting: Shanghai is a whole 8 h
+    ahead, so minutes and seconds stay, and the date and hour before them map to the UTC
+    date and hour through a table that fills as it meets them.
+    """
+
+    __slots__ = ("cells",)
+    _hours: dict[str, str] = {}  # "2026-11-11 07" (Shanghai) → "2026-11-10 23" (UTC)
+
+    def __init__(self, values: list, cells: Sequence):
+        super().__init__(values)
+        self.cells = cells
+
+    def texts(self, suffix: str = "") -> list[str | None]:
+        """``utc_text`` of each value, followed by ``suffix``; None stays None."""
+        hours = self._hours
+        if len(hours) > 100_000:  # a file spans days, not decades: only junk gets here
+            hours.clear()
+        tail = ".000000" + suffix
+        out: list[str | None] = []
+        for cell, value in zip(self.cells, self):
+            if value is None:
+                out.append(None)
+            elif type(cell) is str and len(cell) == 19 and cell[13] == ":" == cell[16] and cell[:13] in hours:
+                out.append(hours[cell[:13]] + cell[13:] + tail)
+            else:
+                text = utc_text(value)
+                if type(cell) is str and len(cell) == 19 and cell[13] == ":" == cell[16] and text[13:19] == cell[13:]:
+                    hours[cell[:13]] = text[:13]
+                out.append(text + suffix)
+        return out
 
 
 _COLUMN_FORMS: dict[Callable, Callable] = {text: text_column, ident: ident_column, money: money_column,

@@ -68,6 +68,28 @@ def test_binder_columns_store_each_value_as_the_column_type_does_remembered_or_n
     assert [r[1] for r in sqlite_rows][2:4] == ["2026-11-10 16:00:01.000000", "2026-11-10 16:00:01.000005"]
 
 
+def test_binder_cuts_time_columns_parsed_from_cells_to_what_the_column_type_stores():
+    """A time column from the parser (``UtcTimes``) skips the formatting: same stored text."""
+    from datetime import datetime
+
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from imports.cells import when_column
+    from tracker.models import Order
+
+    cells = ["2026-11-11 00:00:05", "", "2026-11-11 07:59:59", "2026-11-11 08:00:00", "2026-01-01 03:04:05",
+             "2024-03-01 07:30:00", "2026-11-11 00:00:05", "2026-11-11T07:00:00", "2026-11-11 10:00"]
+    xlsx = [datetime(2026, 11, 11, 7, 0), "", datetime(2026, 11, 11, 9, 30, 0, 250)]
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        binder = bulk.Binder(dialect, Order.__table__, ("paid_at",))
+        for column in (cells, xlsx, cells):  # the third time: from the table of hours met
+            parsed = when_column(column)
+            assert binder.stored_columns([parsed]) == [[binder((v,))[0] for v in parsed]]
+    stored = bulk.Binder(sqlite.dialect(), Order.__table__, ("paid_at",)).stored_columns([when_column(cells)])[0]
+    assert stored[:6] == ["2026-11-10 16:00:05.000000", None, "2026-11-10 23:59:59.000000",
+                          "2026-11-11 00:00:00.000000", "2025-12-31 19:04:05.000000", "2024-02-29 23:30:00.000000"]
+
+
 def test_write_behind_stops_quietly_when_the_disk_refuses(tmp_path, monkeypatch):
     log = tmp_path / "db.sqlite3-wal"
     log.write_bytes(b"x")

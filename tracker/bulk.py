@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
+from imports.cells import UtcTimes
 from tracker.dbtypes import UTC, Money, UTCDateTime
 
 
@@ -69,6 +70,10 @@ class Binder:
             if (proc := processor(table.c[name].type, dialect)) is not None
         ]
         self._memos: dict[int, dict] = {i: {None: None} for i, _proc in self._typed}
+        # time columns: what comes after the UTC wall time text (see ``UtcTimes``)
+        suffix = "+00:00" if dialect.name == "postgresql" else ""
+        self._time_suffix = {i: suffix for i, name in enumerate(self.columns)
+                             if isinstance(table.c[name].type, UTCDateTime) and dialect.name in ("sqlite", "postgresql")}
 
     def stored(self, values: Sequence[Any]) -> tuple:
         """Values read back with plain SQL, in the form ``__call__`` produces."""
@@ -83,6 +88,9 @@ class Binder:
         """
         columns = list(columns)
         for i, proc in self._typed:
+            if type(columns[i]) is UtcTimes and i in self._time_suffix:  # cut from the cells
+                columns[i] = columns[i].texts(self._time_suffix[i])
+                continue
             memo = self._memos[i]
             if len(memo) > MEMO_SIZE:
                 memo.clear()

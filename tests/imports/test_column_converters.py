@@ -8,11 +8,11 @@ wrappers, and on xlsx values.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from imports.cells import BadCell, column_converter, ident, integer, money, text, when, yes_no
+from imports.cells import BadCell, column_converter, ident, integer, money, text, utc_text, when, yes_no
 from imports.mapped import date_parser
 
 GOOD = {
@@ -75,6 +75,23 @@ def test_a_bad_cell_fails_the_column_as_it_fails_alone(convert):
 def test_times_are_utc_and_aware():
     [moved] = column_converter(when)(["2026-11-11 07:30:00"])
     assert moved.isoformat() == "2026-11-10T23:30:00+00:00"
+
+
+def test_utc_text_cut_from_the_cells_is_the_formatted_value():
+    """``UtcTimes.texts`` cuts most texts from the cells; it must give what formatting gives."""
+    rnd = random.Random(11)
+    start = datetime(2023, 12, 30)
+    plain = [(start + timedelta(seconds=rnd.randrange(3 * 366 * 86400))).strftime("%Y-%m-%d %H:%M:%S")
+             for _ in range(3000)]
+    for _ in range(2):  # the second time, every hour is in the table
+        for size in (1, 7, 128):
+            cells = [rnd.choice(plain) if rnd.random() < 0.8 else rnd.choice(GOOD[when]) for _ in range(size)]
+            times = column_converter(when)(cells)
+            assert times == cell_by_cell(when, cells)
+            expected = [None if t is None else utc_text(t) for t in times]
+            assert times.texts() == expected, cells
+            assert times.texts("+00:00") == [None if t is None else t + "+00:00" for t in expected]
+    assert column_converter(when)(["2026-11-11 07:30:00"]).texts() == ["2026-11-10 23:30:00.000000"]
 
 
 def test_other_converters_get_the_generic_column_form():
