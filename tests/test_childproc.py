@@ -15,6 +15,7 @@ COLUMNS = [
     ["", ""],
     ["a\x1fb", "c"],  # the separator inside a value
     ["\x00", None],  # the None marker as a value
+    ["a", "\x00"],  # ... in a column without None
     ["x\x00y", None, "z"],  # the marker inside a value
     [5900, None, 12],  # numbers
     ["a", 3],

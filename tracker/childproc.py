@@ -35,12 +35,19 @@ def packed_column(values: list) -> str | list:
     """A column of text and None as one string where it can be; else the list itself."""
     if not values:
         return values
-    nones = values.count(None)
     try:
-        joined = _SEPARATOR.join([_NONE if v is None else v for v in values] if nones else values)
-    except TypeError:  # numbers: pickled as they are
+        joined = _SEPARATOR.join(values)  # most columns hold no None
+        nones = 0
+    except TypeError:
+        try:
+            joined = _SEPARATOR.join([_NONE if v is None else v for v in values])
+        except TypeError:  # numbers: pickled as they are
+            return values
+        nones = -1  # counted only if the text has markers to account for (comparing each value with None is slow)
+    if joined.count(_SEPARATOR) != len(values) - 1:  # a value holds a separator
         return values
-    if joined.count(_SEPARATOR) != len(values) - 1 or joined.count(_NONE) != nones:  # a value holds a marker
+    markers = joined.count(_NONE)
+    if markers and markers != (values.count(None) if nones else 0):  # a value holds the None marker
         return values
     return joined
 
