@@ -341,20 +341,23 @@ class UtcTimes(list):
     def texts(self, suffix: str = "") -> list[str | None]:
         """``utc_text`` of each value, followed by ``suffix``; None stays None."""
         hours = self._hours
-        if len(hours) > 100_000:  # a file spans days, not decades: only junk gets here
-            hours.clear()
         tail = ".000000" + suffix
+        try:  # one comprehension while every hour is known (nearly always: a file spans days)
+            return [None if v is None else hours[c[:13]] + c[13:] + tail if len(c) == 19 and c[13] == ":" == c[16]
+                    else utc_text(v) + suffix for c, v in zip(self.cells, self)]
+        except (KeyError, TypeError):  # an hour met for the first time, or xlsx cells
+            pass
+        if len(hours) > 100_000:  # only junk spans that many hours
+            hours.clear()
         out: list[str | None] = []
         for cell, value in zip(self.cells, self):
             if value is None:
                 out.append(None)
-            elif type(cell) is str and len(cell) == 19 and cell[13] == ":" == cell[16] and cell[:13] in hours:
-                out.append(hours[cell[:13]] + cell[13:] + tail)
-            else:
-                text = utc_text(value)
-                if type(cell) is str and len(cell) == 19 and cell[13] == ":" == cell[16] and text[13:19] == cell[13:]:
-                    hours[cell[:13]] = text[:13]
-                out.append(text + suffix)
+                continue
+            text = utc_text(value)
+            if type(cell) is str and len(cell) == 19 and cell[13] == ":" == cell[16] and text[13:19] == cell[13:]:
+                hours[cell[:13]] = text[:13]
+            out.append(text + suffix)
         return out
 
 
