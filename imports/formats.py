@@ -27,8 +27,8 @@ from typing import Any
 
 from . import carrier_request
 from .address import province_name, split_address
-from .cells import (BadCell, clean, column_converter, combined_shipments, ident, integer, money, shipments, text,
-                    when, yes_no)
+from .cells import (BadCell, clean, column_converter, combined_shipments, ident, ident_column, integer, money,
+                    shipments, text, text_column, when, yes_no)
 from .reader import RejectedFile, Row
 from .records import (ORDER_STATUSES, REFUND_STATUSES, ItemRecord, OrderColumns, OrderRecord, RefundRecord,
                       RowError, UnchangedRow)
@@ -166,7 +166,7 @@ class Format:
         digests = [row_digest(cells) for _n, cells in batch]
         same: set[int] = set()
         if stored is not None:
-            keys = [_key(cells, *key_at, d) for (_n, cells), d in zip(batch, digests)]
+            keys = _keys([cells for _n, cells in batch], *key_at, digests)
             same = stored(keys)
         if not same:
             for start in range(0, len(batch), BATCH_ROWS):
@@ -222,13 +222,23 @@ def _key_cells(plan: list) -> tuple[int, int | None] | None:
     return (at["platform_order_id"], at.get("shop_name")) if "platform_order_id" in at else None
 
 
-def _key(cells: list, id_at: int, shop_at: int | None, digest: str) -> tuple[str | None, str | None, str]:
-    """A row's order id and shop as the converters would make them (None: a bad id cell)."""
+def _keys(rows: list[list], id_at: int, shop_at: int | None,
+          digests: list[str]) -> list[tuple[str | None, str | None, str]]:
+    """Each row's order id and shop as the converters would make them (None: a bad id cell)."""
+    id_cells = [cells[id_at] for cells in rows]
     try:
-        order_id = ident(cells[id_at]) if cells[id_at] != "" else None
+        ids = ident_column(id_cells)
     except BadCell:
-        order_id = None
-    return order_id, text(cells[shop_at]) if shop_at is not None else None, digest
+        ids = [_ident_or_none(c) for c in id_cells]
+    shops = text_column([cells[shop_at] for cells in rows]) if shop_at is not None else repeat(None)
+    return list(zip(ids, shops, digests))
+
+
+def _ident_or_none(cell: Any) -> str | None:
+    try:
+        return ident(cell) if cell != "" else None
+    except BadCell:
+        return None
 
 
 def row_digest(cells: list) -> str:
