@@ -49,7 +49,7 @@ def _postgres_text(column_type, dialect):
     return None
 
 
-MEMO_SIZE = 50_000  # stored values a Binder remembers per column (see ``Binder.rows``)
+MEMO_SIZE = 50_000  # stored values a Binder remembers per column (see ``Binder.stored_columns``)
 
 
 class Binder:
@@ -70,10 +70,10 @@ class Binder:
             if (proc := processor(table.c[name].type, dialect)) is not None
         ]
         self._memos: dict[int, dict] = {i: {None: None} for i, _proc in self._typed}
-        # time columns: what comes after the UTC wall time text (see ``UtcTimes``)
-        suffix = "+00:00" if dialect.name == "postgresql" else ""
-        self._time_suffix = {i: suffix for i, name in enumerate(self.columns)
-                             if isinstance(table.c[name].type, UTCDateTime) and dialect.name in ("sqlite", "postgresql")}
+        # time columns: what follows the UTC wall time text in the stored form (see ``UtcTimes``)
+        suffix = {"sqlite": "", "postgresql": "+00:00"}.get(dialect.name)
+        self._time_suffix = {} if suffix is None else {
+            i: suffix for i, name in enumerate(self.columns) if isinstance(table.c[name].type, UTCDateTime)}
 
     def stored(self, values: Sequence[Any]) -> tuple:
         """Values read back with plain SQL, in the form ``__call__`` produces."""
@@ -82,9 +82,9 @@ class Binder:
     def stored_columns(self, columns: list[list]) -> list[list]:
         """Columns of stored values from columns of values, a column at a time.
 
-        Each typed column remembers what it stored lately: prices repeat, and an export
-        sorted by time gives neighbouring orders the same second, so most values are a
-        dictionary lookup instead of a Decimal or datetime formatted again.
+        A time column the parser made (``UtcTimes``) is cut from its cells.  Each other
+        typed column remembers what it stored lately: prices repeat, so most values are a
+        dictionary lookup instead of a Decimal converted again.
         """
         columns = list(columns)
         for i, proc in self._typed:

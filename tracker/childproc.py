@@ -37,17 +37,19 @@ def packed_column(values: list) -> str | list:
         return values
     try:
         joined = _SEPARATOR.join(values)  # most columns hold no None
-        nones = 0
+        has_none = False
     except TypeError:
         try:
             joined = _SEPARATOR.join([_NONE if v is None else v for v in values])
         except TypeError:  # numbers: pickled as they are
             return values
-        nones = -1  # counted only if the text has markers to account for (comparing each value with None is slow)
+        has_none = True
     if joined.count(_SEPARATOR) != len(values) - 1:  # a value holds a separator
         return values
+    # Nones are counted only when there are markers to account for: list.count(None)
+    # compares every string with None (two rich comparisons a value)
     markers = joined.count(_NONE)
-    if markers and markers != (values.count(None) if nones else 0):  # a value holds the None marker
+    if markers and markers != (values.count(None) if has_none else 0):  # a value holds the None marker
         return values
     return joined
 
