@@ -10,7 +10,7 @@
       refunds   (shop, refund id) upsert; a return waybill becomes a return shipment
     batch row and counts go in the same transaction, so a crash or kill leaves the
     database as it was before the file; row errors go to a CSV report next to it.
-    On SQLite a big first load builds its indexes at the end (``defer_indexes``) and
+    On SQLite a big first load builds most indexes at the end (``defer_indexes``) and
     flushes the write-ahead log as it grows (``WriteBehind``).
 
 A newer export never moves an order backwards: a stale file re-imported after a newer
@@ -321,8 +321,9 @@ class _Ingest:
 
     # indexes -------------------------------------------------------------
     def defer_indexes(self, expected_rows: float) -> None:
-        """On SQLite, build the order and shipment indexes once at the end when this file
-        brings more than twice the orders already stored (a first import, a new shop)."""
+        """On SQLite, build the order and shipment indexes over columns written row by row
+        once at the end, when this file brings more than twice the orders already stored
+        (a first import, a new shop); see ``DeferredIndexes``."""
         if self.conn.dialect.name != "sqlite" or expected_rows < DEFER_INDEXES_ROWS:
             return
         # max(id): the count's upper bound, one index probe instead of a scan
