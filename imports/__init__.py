@@ -26,12 +26,12 @@ from .formats import Format, Parsed, StoredCheck, find_header
 from .mapped import MappingError
 from .reader import RejectedFile, RowSource, open_rows
 from .records import (ORDER_STATUSES, REFUND_STATUSES, ExportInfo, ItemRecord, OrderRecord, Record,
-                      RefundRecord, RowError, ShipmentRef, UnchangedRow, OrderColumns)
+                      RefundRecord, RowError, ShipmentRef, UnchangedRows, OrderColumns)
 
 __all__ = [
     "FORMATS", "PLATFORMS", "Export", "ExportInfo", "ItemRecord", "MappingError", "ORDER_STATUSES",
     "OrderColumns", "OrderRecord", "REFUND_STATUSES", "Record", "RefundRecord", "RejectedFile", "RowError",
-    "ShipmentRef", "StoredCheck", "UnchangedRow", "UnknownFormat", "open_export",
+    "ShipmentRef", "StoredCheck", "UnchangedRows", "UnknownFormat", "open_export",
 ]
 
 # Every known format, in detection priority (the first whose header matches wins).
@@ -93,7 +93,7 @@ class Export:
         """Records and RowErrors in file order.  May raise RejectedFile for late damage.
 
         For order exports, ``stored`` says which rows are stored unchanged already (they
-        come as ``UnchangedRow``, unconverted) and ``as_columns`` asks for batches of
+        come in runs as ``UnchangedRows``, unconverted) and ``as_columns`` asks for batches of
         rows as ``OrderColumns``; see ``Format.parse``."""
         if self._consumed:
             raise RuntimeError("records() can be read once per open_export()")

@@ -31,10 +31,10 @@ from .cells import (BadCell, clean, column_converter, combined_shipments, ident,
                     shipments, text, text_column, when, yes_no)
 from .reader import RejectedFile, Row
 from .records import (ORDER_STATUSES, REFUND_STATUSES, ItemRecord, OrderColumns, OrderRecord, RefundRecord,
-                      RowError, UnchangedRow)
+                      RowError, UnchangedRows)
 
 Converter = Callable[[Any], Any]
-Parsed = OrderRecord | ItemRecord | RefundRecord | RowError | UnchangedRow
+Parsed = OrderRecord | ItemRecord | RefundRecord | RowError | UnchangedRows
 
 RECORDS = {"orders": OrderRecord, "items": ItemRecord, "refunds": RefundRecord}
 VOCABULARY = {"orders": ORDER_STATUSES, "refunds": REFUND_STATUSES}
@@ -138,7 +138,7 @@ class Format:
 
         ``stored`` (orders only) is asked, per window of rows, which rows are already
         stored exactly as they are (by the digest of their raw cells): those come out as
-        ``UnchangedRow`` without a cell converted, which is most of a re-import.
+        ``UnchangedRows`` without a cell converted, which is most of a re-import.
         ``as_columns`` (orders only): a batch whose rows all convert comes as one
         ``OrderColumns`` instead of a record per row.
         """
@@ -163,7 +163,7 @@ class Format:
 
     def _window(self, batch: list[Row], plan: list, columns: dict[str, str], stored: StoredCheck | None,
                 key_at: tuple[int, int | None] | None, as_columns: bool) -> Iterator[Parsed | OrderColumns]:
-        digests = [row_digest(cells) for _n, cells in batch]
+        digests = row_digests([cells for _n, cells in batch])
         same: set[int] = set()
         if stored is not None:
             keys = _keys([cells for _n, cells in batch], *key_at, digests)
@@ -173,6 +173,9 @@ class Format:
                 yield from self._convert(batch[start:start + BATCH_ROWS], digests[start:start + BATCH_ROWS],
                                          plan, columns, as_columns)
             return
+        if len(same) == len(batch):  # the common case of a re-import
+            yield UnchangedRows([n for n, _cells in batch], keys)
+            return
         rest = [i for i in range(len(batch)) if i not in same]
         converted: list[Parsed] = []
         for start in range(0, len(rest), BATCH_ROWS):
@@ -180,11 +183,17 @@ class Format:
             converted.extend(self._convert([batch[i] for i in part], [digests[i] for i in part], plan, columns,
                                            as_columns=False))  # one item per row, to merge with the markers
         made = iter(converted)
-        for i, (n, _cells) in enumerate(batch):
+        run: list[int] = []  # positions of unchanged rows not yet passed on
+        for i in range(len(batch)):
             if i in same:
-                yield UnchangedRow(n, *keys[i])
-            else:
-                yield next(made)
+                run.append(i)
+                continue
+            if run:
+                yield UnchangedRows([batch[j][0] for j in run], [keys[j] for j in run])
+                run = []
+            yield next(made)
+        if run:
+            yield UnchangedRows([batch[j][0] for j in run], [keys[j] for j in run])
 
     def _convert(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str],
                  as_columns: bool) -> list[Parsed | OrderColumns]:
@@ -241,13 +250,12 @@ def _ident_or_none(cell: Any) -> str | None:
         return None
 
 
-def row_digest(cells: list) -> str:
-    """A short digest of a row's raw cells, so an importer can skip unchanged rows cheaply."""
-    try:
-        text = "\x1f".join(cells)  # CSV rows: all strings, no str() per cell
+def row_digests(rows: list[list]) -> list[str]:
+    """A short digest of each row's raw cells, so an importer can skip unchanged rows cheaply."""
+    try:  # CSV rows: all strings, no str() per cell
+        return [blake2b("\x1f".join(cells).encode(), digest_size=8).hexdigest() for cells in rows]
     except TypeError:  # xlsx rows carry numbers and dates
-        text = "\x1f".join(map(str, cells))
-    return blake2b(text.encode(), digest_size=8).hexdigest()
+        return [blake2b("\x1f".join(map(str, cells)).encode(), digest_size=8).hexdigest() for cells in rows]
 
 
 BATCH_ROWS = 128  # small enough that a batch dies young (cheap garbage collection)

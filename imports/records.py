@@ -143,13 +143,16 @@ class RowError:
 
 
 @dataclass(slots=True, frozen=True)
-class UnchangedRow:
-    """An order row whose raw cells are stored exactly so already: passed on unconverted."""
+class UnchangedRows:
+    """A run of consecutive order rows whose raw cells are stored exactly so already:
+    passed on unconverted, as one object (a re-import is mostly such rows, and an object
+    per row cost more than the rest of its way through the parser)."""
 
-    row: int
-    platform_order_id: str
-    shop_name: str | None
-    source_digest: str
+    rows: list[int]
+    keys: list[tuple[str, str | None, str]]  # (order id, shop name, raw digest) per row
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 Record = OrderRecord | ItemRecord | RefundRecord

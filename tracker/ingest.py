@@ -38,7 +38,7 @@ from sqlalchemy import Connection, Engine, make_url, select, update
 import imports
 from couriers import carriers
 from imports.records import (ItemRecord, OrderColumns, OrderRecord, RefundRecord, RowError, ShipmentRef,
-                             UnchangedRow)
+                             UnchangedRows)
 from tracker import audit
 from tracker.bulk import Binder, BulkTable, DeferredIndexes, WriteBehind, few_collections
 from tracker.childproc import packed_column, picklable, read_message, unpacked_column, write_message
@@ -190,9 +190,9 @@ def prepare_orders(batch: OrderColumns, platform: str, binder: Binder) -> Prepar
                           facts, refs)
 
 
-def unchanged_marker(row: UnchangedRow) -> tuple:
-    """A row already stored as it is (see ``StoredDigests``): platform, facts and refs None."""
-    return (row.shop_name, row.platform_order_id, None, row.source_digest, None, None)
+def unchanged_markers(rows: UnchangedRows) -> list[tuple]:
+    """Rows already stored as they are (see ``StoredDigests``): platform, facts and refs None."""
+    return [(shop, order_id, None, digest, None, None) for order_id, shop, digest in rows.keys]
 
 
 def facts_hash(values: Iterable) -> str:
@@ -684,9 +684,9 @@ def _prepared(export, binder: Binder, stored: StoredDigests | None = None) -> It
         if type(item) is OrderColumns:
             good.append(prepare_orders(item, info.platform, binder))
             count += len(item.rows)
-        elif type(item) is UnchangedRow:
-            good.append(unchanged_marker(item))
-            count += 1
+        elif type(item) is UnchangedRows:
+            good += unchanged_markers(item)
+            count += len(item)
         else:
             errors.append(item)
         if count + len(errors) >= CHUNK:
@@ -747,8 +747,10 @@ class StoredDigests:
         """Positions of the (order id, shop name, raw digest) rows stored exactly so."""
         firsts: dict[tuple[int, str], tuple[int, str]] = {}
         seen = self._seen
+        shop_ids = {shop: self._shops.get(shop_name(self._shop, shop, self._platform))
+                    for shop in {row[1] for row in rows}}  # a file names one shop, or a few
         for i, (order_id, shop, digest) in enumerate(rows):
-            shop_id = self._shops.get(shop_name(self._shop, shop, self._platform))
+            shop_id = shop_ids[shop]
             if shop_id is None or order_id is None:
                 continue  # a shop new to the database has nothing stored to compare with
             key = (shop_id, order_id)

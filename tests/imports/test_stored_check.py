@@ -1,5 +1,5 @@
 """Rows already stored exactly so pass through unconverted (the re-import fast path)."""
-from imports import OrderRecord, RowError, UnchangedRow, open_export
+from imports import OrderRecord, RowError, UnchangedRows, open_export
 from imports.formats import CHECK_ROWS
 from exportfiles import taobao_order_row, taobao_refund_row, write_taobao_orders_csv, write_taobao_refunds_csv
 
@@ -26,9 +26,10 @@ def test_unchanged_rows_come_as_markers_in_file_order_and_the_rest_converted(tmp
 
     again, asked = records_and_asked(path, digests)
 
-    assert [type(r) for r in again] == [UnchangedRow, OrderRecord, UnchangedRow, UnchangedRow, UnchangedRow]
-    assert [r.row for r in again] == [2, 3, 4, 5, 6]
-    assert again[0] == UnchangedRow(2, first[0].platform_order_id, "示例旗舰店", first[0].source_digest)
+    assert [type(r) for r in again] == [UnchangedRows, OrderRecord, UnchangedRows]
+    assert [again[0].rows, again[1].row, again[2].rows] == [[2], 3, [4, 5, 6]]
+    assert again[0] == UnchangedRows([2], [(first[0].platform_order_id, "示例旗舰店", first[0].source_digest)])
+    assert again[2].keys == [(r.platform_order_id, "示例旗舰店", r.source_digest) for r in first[2:]]
     assert again[1] == first[1]
     assert asked == [[(r.platform_order_id, "示例旗舰店", r.source_digest) for r in first]]
 
@@ -44,7 +45,8 @@ def test_a_bad_row_among_unchanged_ones_is_still_reported(tmp_path):
 
     again, asked = records_and_asked(path, digests)
 
-    assert [type(r) for r in again] == [UnchangedRow, RowError, RowError, RowError]
+    assert [type(r) for r in again] == [UnchangedRows, RowError, RowError, RowError]
+    assert again[0].rows == [2]
     assert again[1:] == plain[1:]
     assert [key[0] for key in asked[0]] == ["3900000000000000001", None, None, "3900000000000000004"]
 
@@ -61,3 +63,15 @@ def test_other_kinds_of_export_are_not_checked(tmp_path):
     path = write_taobao_refunds_csv(tmp_path / "r.csv", [taobao_refund_row()])
     again, asked = records_and_asked(path, {})
     assert asked == [] and len(again) == 1
+
+
+def test_a_window_stored_whole_comes_as_one_run(tmp_path):
+    rows = [taobao_order_row(订单编号=str(3900000000000000000 + i)) for i in range(CHECK_ROWS + 3)]
+    path = write_taobao_orders_csv(tmp_path / "d.csv", rows)
+    with open_export(path) as export:
+        first = list(export.records())
+    again, _asked = records_and_asked(path, {r.platform_order_id: r.source_digest for r in first})
+    assert [type(r) for r in again] == [UnchangedRows, UnchangedRows]
+    assert [len(r) for r in again] == [CHECK_ROWS, 3]
+    assert again[0].rows + again[1].rows == [r.row for r in first]
+    assert [key[0] for run in again for key in run.keys] == [r.platform_order_id for r in first]
