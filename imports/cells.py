@@ -420,6 +420,25 @@ def shipments(waybill_cell: str | None, carrier_cell: str | None) -> tuple[Shipm
     return tuple([ShipmentRef(b, code, raw) for b in bills])
 
 
+def shipments_column(waybill_cells: Sequence[str | None], carrier_cells: Sequence[str | None]) -> list[tuple]:
+    """``shipments`` over a batch of rows.  A cell holding one plain number (nearly every
+    cell) is checked and paired with its carrier here; anything else goes through
+    ``shipments``."""
+    codes: dict[str, str | None] = {}  # a batch names a handful of carriers
+    waybill = _WAYBILL.fullmatch
+    out: list[tuple] = []
+    for cell, raw in zip(waybill_cells, carrier_cells):
+        if not cell:
+            out.append(())
+        elif cell.isalnum() and cell.isascii():
+            raw = raw or ""
+            code = codes[raw] if raw in codes else codes.setdefault(raw, carrier_code(raw))
+            out.append((ShipmentRef(cell, code, raw),) if waybill(cell) else ())
+        else:
+            out.append(shipments(cell, raw))
+    return out
+
+
 def combined_shipments(cell: str | None) -> tuple[ShipmentRef, ...]:
     """ShipmentRefs from one "快递公司 单号" cell (Douyin 快递信息, JD), possibly several.
 

@@ -28,7 +28,7 @@ from typing import Any
 from . import carrier_request
 from .address import province_name, split_address
 from .cells import (BadCell, clean, column_converter, combined_shipments, ident, ident_column, integer, money,
-                    shipments, text, text_column, when, yes_no)
+                    shipments, shipments_column, text, text_column, when, yes_no)
 from .reader import RejectedFile, Row
 from .records import (ORDER_STATUSES, REFUND_STATUSES, ItemRecord, OrderColumns, OrderRecord, RefundRecord,
                       RowError, UnchangedRows)
@@ -314,8 +314,11 @@ def _statuses(fmt: Format, values: dict[str, list], k: int) -> None:
 
 def _build_orders(fmt: Format, v: dict[str, list], k: int) -> type:
     _statuses(fmt, v, k)
-    v["shipments"] = list(map(_order_shipments, _column(v, "waybill", k), _column(v, "carrier", k),
-                              _column(v, "express", k)))
+    if "express" in v:
+        v["shipments"] = list(map(_order_shipments, _column(v, "waybill", k), _column(v, "carrier", k),
+                                  _column(v, "express", k)))
+    else:
+        v["shipments"] = shipments_column(_column(v, "waybill", k), _column(v, "carrier", k))
     if "province" in v:
         v["province"] = [province_name(p) or p if p else p for p in v["province"]]
     elif "receiver_address" in v:

@@ -98,3 +98,16 @@ def test_other_converters_get_the_generic_column_form():
     parse = date_parser("%d/%m/%Y %H:%M")
     cells = ["11/11/2026 10:00", "", "01/12/2026 00:05"]
     assert column_converter(parse)(cells) == cell_by_cell(parse, cells)
+
+
+def test_shipments_column_agrees_with_shipments_row_by_row():
+    from imports.cells import shipments, shipments_column
+
+    waybills = ["73100000000001", "SF1000000000001", "12", "无", "YT1000000000001；YT1000000000002", "JDVA00000000001",
+                "73100000000001,73100000000002", "No:73100000000001", "abcdef", "7310000000000１", "", None, " 7310000000001"]
+    carriers = ["中通快递", "顺丰速运", "顺丰速运,圆通速递", "某某物流", "", None, " 韵达快递 "]
+    rnd = random.Random(11)
+    for _ in range(200):
+        k = rnd.randint(1, 10)
+        column = ([rnd.choice(waybills) for _ in range(k)], [rnd.choice(carriers) for _ in range(k)])
+        assert shipments_column(*column) == [shipments(w, c) for w, c in zip(*column)], column
