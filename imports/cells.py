@@ -283,9 +283,17 @@ _fromisoformat = datetime.fromisoformat
 
 def text_column(cells: Sequence) -> list[str | None]:
     try:
-        stripped = [c.strip() for c in cells]
-    except AttributeError:  # xlsx numbers and dates
+        joined = "\x00".join(cells)
+    except TypeError:  # xlsx numbers and dates
         return [text(c) for c in cells]
+    if "\t" in joined or "'" in joined or "=" in joined:
+        return _wrapped_text_column(cells)
+    return [None if (s := c.strip()) in _NULLS else s for c in cells]  # plain text: one pass
+
+
+def _wrapped_text_column(cells: Sequence[str]) -> list[str | None]:
+    """A column of text where some cell holds a tab, a ' or an =: maybe wrapped, maybe not."""
+    stripped = [c.strip() for c in cells]
     joined = "\x00" + "\x00".join(stripped)
     if "\t" in joined:  # PDD's tabs, as text() drops them (a stripped cell never starts with one)
         stripped = [s.replace("\t", "") for s in stripped]
@@ -295,11 +303,10 @@ def text_column(cells: Sequence) -> list[str | None]:
 
 
 def ident_column(cells: Sequence) -> list[str | None]:
-    try:
-        stripped = [c.strip() for c in cells]
-    except AttributeError:
+    try:  # a plain number or Taobao's ="…" around one: as it is; anything else (spaces too) by ident()
+        bare = [c[2:-1] if c[:2] == '="' and c[-1:] == '"' else c for c in cells]
+    except TypeError:  # xlsx numbers
         return [ident(c) if c != "" else None for c in cells]
-    bare = [s[2:-1].strip() if s[:2] == '="' and s[-1:] == '"' else s for s in stripped]
     return [s if s.isdigit() else ident(c) if c != "" else None for c, s in zip(cells, bare)]
 
 
