@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from hashlib import blake2b
-from itertools import repeat
+from itertools import groupby, islice, repeat
 from typing import Any
 
 from . import carrier_request
@@ -183,17 +183,12 @@ class Format:
             converted.extend(self._convert([batch[i] for i in part], [digests[i] for i in part], plan, columns,
                                            as_columns=False))  # one item per row, to merge with the markers
         made = iter(converted)
-        run: list[int] = []  # positions of unchanged rows not yet passed on
-        for i in range(len(batch)):
-            if i in same:
-                run.append(i)
-                continue
-            if run:
+        for is_same, positions in groupby(range(len(batch)), same.__contains__):  # runs, in file order
+            if is_same:
+                run = list(positions)
                 yield UnchangedRows([batch[j][0] for j in run], [keys[j] for j in run])
-                run = []
-            yield next(made)
-        if run:
-            yield UnchangedRows([batch[j][0] for j in run], [keys[j] for j in run])
+            else:
+                yield from islice(made, len(list(positions)))
 
     def _convert(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str],
                  as_columns: bool) -> list[Parsed | OrderColumns]:

@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from imports.cells import BadCell, column_converter, ident, integer, money, text, utc_text, when, yes_no
+from imports.cells import (BadCell, column_converter, ident, integer, money, shipments, shipments_column, text,
+                          utc_text, when, yes_no)
 from imports.mapped import date_parser
 
 GOOD = {
@@ -101,8 +102,6 @@ def test_other_converters_get_the_generic_column_form():
 
 
 def test_shipments_column_agrees_with_shipments_row_by_row():
-    from imports.cells import shipments, shipments_column
-
     waybills = ["73100000000001", "SF1000000000001", "12", "无", "YT1000000000001；YT1000000000002", "JDVA00000000001",
                 "73100000000001,73100000000002", "No:73100000000001", "abcdef", "7310000000000１", "", None, " 7310000000001"]
     carriers = ["中通快递", "顺丰速运", "顺丰速运,圆通速递", "某某物流", "", None, " 韵达快递 "]

@@ -75,3 +75,18 @@ def test_a_window_stored_whole_comes_as_one_run(tmp_path):
     assert [len(r) for r in again] == [CHECK_ROWS, 3]
     assert again[0].rows + again[1].rows == [r.row for r in first]
     assert [key[0] for run in again for key in run.keys] == [r.platform_order_id for r in first]
+
+
+def test_changed_rows_side_by_side_split_the_runs_once(tmp_path):
+    rows = [taobao_order_row(订单编号=str(3900000000000000100 + i)) for i in range(6)]
+    path = write_taobao_orders_csv(tmp_path / "e.csv", rows)
+    with open_export(path) as export:
+        first = list(export.records())
+    digests = {r.platform_order_id: r.source_digest for r in first}
+    for changed in first[1:3] + first[4:5]:
+        digests[changed.platform_order_id] = "0" * 16
+    again, _asked = records_and_asked(path, digests)
+    assert [type(r) for r in again] == [UnchangedRows, OrderRecord, OrderRecord, UnchangedRows, OrderRecord,
+                                        UnchangedRows]
+    assert [r.rows if type(r) is UnchangedRows else r.row for r in again] == [[2], 3, 4, [5], 6, [7]]
+    assert [again[i] for i in (1, 2, 4)] == [first[1], first[2], first[4]]
