@@ -173,9 +173,6 @@ class Format:
                 yield from self._convert(batch[start:start + BATCH_ROWS], digests[start:start + BATCH_ROWS],
                                          plan, columns, as_columns)
             return
-        if len(same) == len(batch):  # the common case of a re-import
-            yield UnchangedRows([n for n, _cells in batch], keys)
-            return
         rest = [i for i in range(len(batch)) if i not in same]
         converted: list[Parsed] = []
         for start in range(0, len(rest), BATCH_ROWS):
