@@ -190,6 +190,38 @@ def test_an_interrupted_import_leaves_the_database_as_it_was(engine, tmp_path):
     assert not list((tmp_path / "reports").glob("*.csv"))
 
 
+def _foreign_keys_on_and_held(engine) -> None:
+    """SQLite: the pooled connection checks foreign keys again, and every stored row has its parent."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+
+
+def test_an_import_writes_no_row_without_its_parent_and_hands_the_connection_back_checking(engine, tmp_path):
+    orders = [taobao_order_row(订单编号=str(3900000000000200000 + i), 物流单号=f"SF{1234567890000 + i}")
+              for i in range(2500)]
+    run(engine, write_taobao_orders_csv(tmp_path / "o.csv", orders), tmp_path)
+    orders[0] = taobao_order_row(订单编号="3900000000000200000", 物流单号="YT1234567890123")  # moved waybill
+    run(engine, write_taobao_orders_csv(tmp_path / "o2.csv", orders), tmp_path)
+    items = [taobao_item_row(订单编号="3900000000000200001"), taobao_item_row(订单编号="3900000000000999999")]
+    run(engine, write_taobao_items_csv(tmp_path / "ExportOrderDetailList.csv", items), tmp_path)
+    refunds = [taobao_refund_row(订单编号="3900000000000200002", 退货物流单号="SF1234567890123", 退货物流公司="顺丰速运"),
+               taobao_refund_row(订单编号="3900000000000999998", 退款编号="88001")]
+    run(engine, write_taobao_refunds_csv(tmp_path / "ExportRefundList.csv", refunds), tmp_path)
+    assert count(engine, Shipment) == 2500 + 1 + 1 and count(engine, OrderItem) == 1 and count(engine, Refund) == 2
+    _foreign_keys_on_and_held(engine)
+
+    def crash(_fraction):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(engine, write_taobao_orders_csv(tmp_path / "o3.csv", [taobao_order_row(订单编号="3900000000000300001")]),
+            tmp_path, progress=crash)
+    _foreign_keys_on_and_held(engine)
+
+
 def test_a_rejected_file_writes_nothing(engine, tmp_path):
     junk = tmp_path / "ExportOrderList.csv"
     junk.write_text("name,age\nalice,3\n", encoding="utf-8")

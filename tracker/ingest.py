@@ -40,7 +40,7 @@ from couriers import carriers
 from imports.records import (ItemRecord, OrderColumns, OrderRecord, RefundRecord, RowError, ShipmentRef,
                              UnchangedRows)
 from tracker import audit
-from tracker.bulk import Binder, BulkTable, DeferredIndexes, WriteBehind, few_collections
+from tracker.bulk import Binder, BulkTable, DeferredIndexes, WriteBehind, few_collections, parents_known
 from tracker.childproc import packed_column, picklable, read_message, unpacked_column, write_message
 from tracker.db import make_engine
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
@@ -601,7 +601,7 @@ def import_file(
         report = _ErrorReport(reports_dir)
         batch_id = None
         try:
-            with engine.begin() as conn:
+            with engine.connect() as conn, parents_known(conn), conn.begin():
                 if conn.dialect.name == "postgresql":
                     # The planner's statistics cannot see this transaction's own rows: to it the
                     # tables stay as small as before the import, and lookups by key would turn
