@@ -146,6 +146,18 @@ def test_decode_error_found_late_names_the_row(tmp_path):
     assert "cannot be decoded as utf-8" in str(err.value)
 
 
+def test_decode_error_in_the_middle_of_a_block_names_its_row(tmp_path):
+    """The file is decoded in blocks of many lines; the bad one is still found exactly."""
+    path = write_taobao_orders_csv(tmp_path / "mid.csv", [taobao_order_row() for _ in range(3000)],
+                                   encoding="gb18030")
+    lines = path.read_bytes().split(b"\n")
+    lines[1500] = lines[1500].replace(b",", b",\x81\x20", 1)  # a GB18030 lead byte without its trail
+    path.write_bytes(b"\n".join(lines))
+    with open_export(path) as export, pytest.raises(RejectedFile) as err:
+        list(export.records())
+    assert err.value.row == 1501 and "cannot be decoded as gb18030" in str(err.value)
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
 def test_a_file_without_line_breaks_is_refused_reading_one_limit_of_it(tmp_path, encoding):
     import tracemalloc

@@ -1,5 +1,9 @@
 """Memory stays flat in file size; progress moves; late problems stop the batch."""
+import csv
+import re
 import tracemalloc
+
+import pytest
 
 from imports import OrderRecord, open_export
 from exportfiles import TAOBAO_ORDER_HEADER, TAOBAO_TRAILING_SPACE, csv_lines, taobao_cell, taobao_order_row
@@ -57,3 +61,29 @@ def test_xlsx_progress_counts_rows(tmp_path):
         assert 0 < export.progress() < 1
         list(records)
         assert export.progress() == 1.0
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-8"])
+def test_rows_across_blocks_keep_every_line_break_a_cell_holds(tmp_path, encoding):
+    """Only a newline ends a line: \\r (quoted), \\x0c, \\u2028 … stay in their cells,
+    in whichever block of the file the row falls (csv.reader over newline-cut lines decides)."""
+    from imports.reader import BLOCK, open_rows
+
+    odd = ["\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+    lines = ["订单编号,买家留言,收货地址\r\n"]
+    for i in range(30000):
+        char = odd[i % len(odd)]
+        quoted = f'"第一行\r\n第二{char}行\n第三行"'
+        lines.append(f"{i},留言{char.strip(chr(13))}{i},{quoted}\r\n" if i % 20 == 1 else f"{i},留言{i},地址{i}\r\n")
+    text = "".join(lines) + "30000,没有换行结尾,地址"
+    path = tmp_path / "breaks.csv"
+    path.write_bytes(text.encode(encoding))
+    assert path.stat().st_size > 4 * BLOCK
+    expected = list(csv.reader(re.findall(r"[^\n]*\n|[^\n]+$", text)))
+    source = open_rows(path, 10**9)
+    try:
+        got = [cells for _n, cells in source.rows]
+    finally:
+        source.close()
+    assert got == expected
+    assert len(got) == 30002 and got[22] == ["21", "留言\x1c21", "第一行\r\n第二\x1c行\n第三行"]
