@@ -133,3 +133,27 @@ def test_fixed_values_go_into_every_row_inserted_and_updated(engine):
         table.drop(engine)  # the PostgreSQL test database outlives the test
     assert [tuple(r)[1:] for r in got] == [("a", "it's '; --", True, Decimal("12.50"), at, None),
                                             ("c", "it's '; --", True, Decimal("12.50"), at, None)]
+
+
+def test_lookup_and_stored_as_probe_by_natural_key_in_chunks_and_per_first_key(engine):
+    """``lookup`` reads rows back by (first, second) key; ``stored_as`` answers, per position,
+    whether the stored row holds exactly the given value — across query chunks and keys."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint
+
+    table = Table("bulk_probe", MetaData(), Column("id", Integer, primary_key=True), Column("shop", Integer),
+                  Column("code", String(20)), Column("digest", String(16)), UniqueConstraint("shop", "code"))
+    table.create(engine)
+    try:
+        with engine.begin() as conn:
+            rows = bulk.BulkTable(conn, table, ("shop", "code", "digest"))
+            ids = rows.insert([(shop, f"c{i}", f"d{i}") for shop in (1, 2) for i in range(1200)])
+            asked = [(0, 1, "c5", "d5"), (1, 1, "c5", "other"), (2, 1, "missing", "d1"), (3, 2, "c5", "d5"),
+                     (4, 3, "c5", "d5"), (5, 1, "c6", None)]
+            asked += [(6 + i, 2, f"c{i}", f"d{i}" if i % 3 else "changed") for i in range(1200)]
+            same = rows.stored_as(("shop", "code"), "digest", asked)
+            found = rows.lookup(("shop", "code"), [(1, "c1199"), (2, "c0"), (1, "nope")], ("digest",))
+            assert rows.stored_as(("shop", "code"), "digest", []) == set()
+    finally:
+        table.drop(engine)  # the PostgreSQL test database outlives the test
+    assert same == {0, 3} | {6 + i for i in range(1200) if i % 3}
+    assert found == {(1, "c1199"): (ids[1199], "d1199"), (2, "c0"): (ids[1200], "d0")}

@@ -12,9 +12,10 @@ from __future__ import annotations
 import gc
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -201,32 +202,67 @@ class BulkTable:
         planned as a scan of every row of the shop (240 s for 200k rows).
         """
         found: dict[tuple, tuple] = {}
-        if not keys:
-            return found
         first, second = key_columns
         wanted = ", ".join(("id", first, second, *columns))
-        by_first: dict[Any, list] = {}
-        for a, b in keys:
-            by_first.setdefault(a, []).append(b)
         name = self.table.name
-        # the driver's cursor: SQLAlchemy's rows would cost twice the query
-        with closing(self.conn.connection.dbapi_connection.cursor()) as cursor:
-            for a, seconds in by_first.items():
-                for start in range(0, len(seconds), 1000):
-                    part = seconds[start:start + 1000]
-                    if self.is_postgres:
-                        array = self.table.c[second].type.compile(self.conn.dialect)
-                        sql = (f"SELECT t.{wanted.replace(', ', ', t.')} FROM unnest(%s::{array}[]) AS k(v) CROSS JOIN LATERAL "
-                               f"(SELECT * FROM {name} WHERE {first} = %s AND {second} = k.v LIMIT 1) AS t")
-                        params = (list(part), a)
-                    else:
-                        marks = ", ".join("?" for _ in part)
-                        sql = f"SELECT {wanted} FROM {name} WHERE {first} = ? AND {second} IN ({marks})"
-                        params = (a, *part)
-                    cursor.execute(sql, params)
-                    for row in cursor.fetchall():
-                        found[(row[1], row[2])] = (row[0], *row[3:])
+        for cursor, a, part in self._probes(first, keys, 1000):
+            if self.is_postgres:
+                array = self._array_type(second)
+                sql = (f"SELECT t.{wanted.replace(', ', ', t.')} FROM unnest(%s::{array}[]) AS k(v) CROSS JOIN LATERAL "
+                       f"(SELECT * FROM {name} WHERE {first} = %s AND {second} = k.v LIMIT 1) AS t")
+                params = (part, a)
+            else:
+                marks = ", ".join("?" for _ in part)
+                sql = f"SELECT {wanted} FROM {name} WHERE {first} = ? AND {second} IN ({marks})"
+                params = (a, *part)
+            cursor.execute(sql, params)
+            for row in cursor.fetchall():
+                found[(row[1], row[2])] = (row[0], *row[3:])
         return found
+
+    def stored_as(self, key_columns: Sequence[str], column: str, rows: Iterable[tuple[int, Any, Any, Any]]) -> set[int]:
+        """Of the (position, first key, second key, value) rows, the positions whose stored row
+        holds ``value`` in ``column``.
+
+        The comparison runs in the database and only positions come back: for a re-import,
+        which asks this of every row, a third less than reading each stored value out.
+        """
+        first, second = key_columns
+        name = self.table.name
+        same: set[int] = set()
+        for cursor, a, part in self._probes(first, ((a, (i, b, v)) for i, a, b, v in rows), 500):
+            if self.is_postgres:
+                sql = (f"SELECT k.i FROM unnest(%s::int[], %s::{self._array_type(second)}[], "
+                       f"%s::{self._array_type(column)}[]) AS k(i, b, v) CROSS JOIN LATERAL "
+                       f"(SELECT 1 FROM {name} WHERE {first} = %s AND {second} = k.b AND {column} = k.v LIMIT 1) AS t")
+                params = (*map(list, zip(*part)), a)
+            else:
+                values = ", ".join("(?, ?, ?)" for _ in part)
+                sql = (f"WITH k(i, b, v) AS (VALUES {values}) SELECT k.i FROM k JOIN {name} AS t "
+                       f"ON t.{first} = ? AND t.{second} = k.b AND t.{column} = k.v")
+                params = (*chain.from_iterable(part), a)
+            cursor.execute(sql, params)
+            same.update(i for (i,) in cursor.fetchall())
+        return same
+
+    def _array_type(self, column: str) -> str:
+        return self.table.c[column].type.compile(self.conn.dialect)
+
+    def _probes(self, first: str, rows: Iterable[tuple[Any, Any]], size: int) -> Iterator[tuple[Any, Any, list]]:
+        """(cursor, first key, up to ``size`` of what goes with it) per query of a probe by natural key.
+
+        Rows are grouped by their first key (a shop, an order: a handful per batch).  The
+        driver's cursor, since SQLAlchemy's rows would cost twice the query.
+        """
+        by_first: dict[Any, list] = {}
+        for a, rest in rows:
+            by_first.setdefault(a, []).append(rest)
+        if not by_first:
+            return
+        with closing(self.conn.connection.dbapi_connection.cursor()) as cursor:
+            for a, group in by_first.items():
+                for start in range(0, len(group), size):
+                    yield cursor, a, group[start:start + size]
 
 
 class DeferredIndexes:

@@ -745,24 +745,14 @@ class StoredDigests:
 
     def unchanged(self, rows: list[tuple[str | None, str | None, str]]) -> set[int]:
         """Positions of the (order id, shop name, raw digest) rows stored exactly so."""
-        firsts: dict[tuple[int, str], tuple[int, str]] = {}
         seen = self._seen
         shop_ids = {shop: self._shops.get(shop_name(self._shop, shop, self._platform))
                     for shop in {row[1] for row in rows}}  # a file names one shop, or a few
-        for i, (order_id, shop, digest) in enumerate(rows):
-            shop_id = shop_ids[shop]
-            if shop_id is None or order_id is None:
-                continue  # a shop new to the database has nothing stored to compare with
-            key = (shop_id, order_id)
-            mark = hash(key)
-            if mark in seen:
-                continue
-            seen.add(mark)
-            firsts[key] = (i, digest)
-        if not firsts:
-            return set()
-        found = self._orders.lookup(("shop_id", "platform_order_id"), list(firsts), ("source_hash",))
-        return {i for key, (i, digest) in firsts.items() if (row := found.get(key)) and row[1] == digest}
+        # a shop new to the database has nothing stored to compare with
+        firsts = [(i, shop_id, order_id, digest) for i, (order_id, shop, digest) in enumerate(rows)
+                  if order_id is not None and (shop_id := shop_ids[shop]) is not None
+                  and (mark := hash((shop_id, order_id))) not in seen and not seen.add(mark)]
+        return self._orders.stored_as(("shop_id", "platform_order_id"), "source_hash", firsts)
 
     def close(self) -> None:
         self._conn.close()
