@@ -27,8 +27,8 @@ from typing import Any
 
 from . import carrier_request
 from .address import province_name, split_address
-from .cells import (BadCell, clean, column_converter, combined_shipments, ident, ident_column, integer, money,
-                    shipments, shipments_column, text, text_column, when, yes_no)
+from .cells import (BadCell, clean, column_converter, combined_shipments, date_parser, ident, ident_column,
+                    integer, money, shipments, shipments_column, text, text_column, when, yes_no)
 from .reader import RejectedFile, Row
 from .records import (ORDER_STATUSES, REFUND_STATUSES, ItemRecord, OrderColumns, OrderRecord, RefundRecord,
                       RowError, UnchangedRows)
@@ -91,7 +91,7 @@ class Format:
     signature: tuple[str, ...]  # header names that must all be present; "a|b" = either
     statuses: Mapping[str, str] = field(default_factory=dict)  # raw status → vocabulary
     title: str = ""  # what shops call the file
-    dates: Converter | None = None  # override for datetime columns (mapping files)
+    date_format: str | None = None  # strptime layout of every datetime column (mapping files)
     _lookup: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -121,10 +121,11 @@ class Format:
         for index, name in enumerate(header):
             index_of.setdefault(name, index)
         plan, seen = [], set()
+        dates = date_parser(self.date_format) if self.date_format else None
         for alias, target in self.columns.items():  # the alias table's order is the priority
             if alias in index_of and target not in seen:
                 seen.add(target)
-                plan.append((target, index_of[alias], converter(self.kind, target, self.dates), alias))
+                plan.append((target, index_of[alias], converter(self.kind, target, dates), alias))
         unmapped = [name for name in header if name and name not in self.columns]
         return plan, unmapped
 
@@ -149,24 +150,34 @@ class Format:
         key_at = _key_cells(plan) if stored is not None and self.kind == "orders" else None
         window, stored = (CHECK_ROWS, stored) if key_at else (BATCH_ROWS, None)
         as_columns = as_columns and self.kind == "orders"
+        person = self.reading(header)
         batch: list[Row] = []
-        for n, cells in rows:
+        for row in rows:
+            cells = row[1]
             if len(cells) < width:
-                cells = list(cells) + [""] * (width - len(cells))
+                row = (row[0], list(cells) + [""] * (width - len(cells)), row[2])
             if any(cells):
-                batch.append((n, cells))
+                batch.append(row)
                 if len(batch) == window:
-                    yield from self._window(batch, plan, columns, stored, key_at, as_columns)
+                    yield from self._window(batch, person, plan, columns, stored, key_at, as_columns)
                     batch = []
         if batch:
-            yield from self._window(batch, plan, columns, stored, key_at, as_columns)
+            yield from self._window(batch, person, plan, columns, stored, key_at, as_columns)
 
-    def _window(self, batch: list[Row], plan: list, columns: dict[str, str], stored: StoredCheck | None,
-                key_at: tuple[int, int | None] | None, as_columns: bool) -> Iterator[Parsed | OrderColumns]:
-        digests = row_digests([cells for _n, cells in batch])
+    def reading(self, header: list[str]) -> bytes:
+        """What a row's digest is salted with: this format's reading of this header row.  The
+        same cells under another header, alias, status or date table are another record."""
+        how = repr((self.name, header, sorted(self.columns.items()), sorted(self.statuses.items()),
+                    self.date_format))
+        return blake2b(how.encode(), digest_size=16).digest()
+
+    def _window(self, batch: list[Row], person: bytes, plan: list, columns: dict[str, str],
+                stored: StoredCheck | None, key_at: tuple[int, int | None] | None,
+                as_columns: bool) -> Iterator[Parsed | OrderColumns]:
+        digests = row_digests(batch, person)
         same: set[int] = set()
         if stored is not None:
-            keys = _keys([cells for _n, cells in batch], *key_at, digests)
+            keys = _keys([row[1] for row in batch], *key_at, digests)
             same = stored(keys)
         if not same:
             for start in range(0, len(batch), BATCH_ROWS):
@@ -202,10 +213,10 @@ class Format:
 
     def _build(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str],
                as_columns: bool) -> list[Parsed | OrderColumns]:
-        table = list(zip(*[cells for _n, cells in batch]))
+        table = list(zip(*[row[1] for row in batch]))
         values = {f: column_converter(conv)(table[i]) for f, i, conv in plan}
         values["source_digest"] = digests
-        numbers = [n for n, _cells in batch]
+        numbers = [row[0] for row in batch]
         record = _BUILDERS[self.kind](self, values, len(batch))
         if as_columns and None not in values.get("platform_order_id", (None,)):
             return [OrderColumns(numbers, values)]
@@ -242,19 +253,24 @@ def _ident_or_none(cell: Any) -> str | None:
         return None
 
 
-def row_digests(rows: list[list]) -> list[str]:
-    """A short digest of each row's raw cells, so an importer can skip unchanged rows cheaply."""
-    try:  # CSV rows: all strings, no str() per cell
-        return [blake2b("\x1f".join(cells).encode(), digest_size=8).hexdigest() for cells in rows]
-    except TypeError:  # xlsx rows carry numbers and dates
-        return [blake2b("\x1f".join(map(str, cells)).encode(), digest_size=8).hexdigest() for cells in rows]
+def row_digests(rows: list[Row], person: bytes) -> list[str]:
+    """A short digest of each row as read, so an importer can skip unchanged rows cheaply.
+
+    Of a CSV record's bytes as they are in the file (joining and encoding its cells again
+    cost three times hashing them); of its cells for xlsx, where there are no such bytes.
+    """
+    try:
+        return [blake2b(raw, digest_size=8, person=person).hexdigest() for _n, _cells, raw in rows]
+    except TypeError:  # rows without their bytes: xlsx (numbers and dates among the cells), UTF-16
+        return [blake2b(raw if raw is not None else "\x1f".join(map(str, cells)).encode(), digest_size=8,
+                        person=person).hexdigest() for _n, cells, raw in rows]
 
 
 BATCH_ROWS = 128  # small enough that a batch dies young (cheap garbage collection)
 
 
 def _bad_cell(row: Row, plan: list, columns: dict[str, str]) -> RowError:
-    n, cells = row
+    n, cells, _raw = row
     for target, index, conv in plan:
         try:
             if cells[index] != "":
@@ -366,7 +382,7 @@ def find_header(rows: Iterator[Row], candidates: Iterable[Format], limit: int = 
         row = next(rows, None)
         if row is None:
             break
-        n, cells = row
+        n, cells, _raw = row
         names = [header_name(c) for c in cells]
         present = set(names)
         for fmt in candidates:

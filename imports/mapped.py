@@ -24,7 +24,6 @@ import re
 import tomllib
 from pathlib import Path
 
-from .cells import date_parser
 from .formats import ID_FIELDS, RECORDS, VOCABULARY, Format, field_names, header_name
 
 _KEYS = frozenset({"platform", "kind", "date_format", "columns", "statuses", "title"})
@@ -84,4 +83,4 @@ def from_dict(spec: dict, source: str = "mapping") -> Format:
     signature = tuple(h for h, f in aliases.items() if f in ID_FIELDS[kind])
     return Format("mapped", platform, kind, aliases, signature, statuses,
                   title=str(spec.get("title", source)),
-                  dates=date_parser(date_format) if date_format else None)
+                  date_format=date_format)

@@ -26,6 +26,7 @@ import os
 import re
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Iterable, Iterator
 from functools import partial
 from itertools import repeat
@@ -52,7 +53,8 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 Cells = list[Any]
-Row = tuple[int, Cells]
+# (row number, cells, the record's raw bytes when the source has them: CSV in UTF-8 or GB18030)
+Row = tuple[int, Cells, bytes | None]
 
 
 def _rejected(zh: str, en: str, row: int | None) -> "RejectedFile":
@@ -153,12 +155,14 @@ class CsvSource(RowSource):
         self.encoding = encoding
         self._size = max(size, 1)
         self._raw = path.open("rb")
+        self._line_bytes: deque[bytes] | None = None  # each line's bytes, read but not yet a record's
         if encoding == "utf-16":  # a newline byte can sit inside a UTF-16 character: decode as a stream
             stream = io.TextIOWrapper(self._raw, encoding=encoding, errors="strict", newline="")
             lines: Iterator[str] = map(_checked_line, iter(partial(stream.readline, MAX_LINE), ""))
         else:
             if encoding == "utf-8-sig":
                 self._raw.seek(len(codecs.BOM_UTF8))
+            self._line_bytes = deque()
             lines = self._decoded_lines(codecs.getdecoder(encoding.removesuffix("-sig")))
         first_line = head.split(b"\n", 1)[0]
         delimiter = "\t" if b"\t" in first_line and b"," not in first_line else ","
@@ -168,7 +172,8 @@ class CsvSource(RowSource):
         """Lines for csv.reader, decoded a block at a time (a line at a time costs a third
         of a bare parse more).  A block is cut after its last newline byte, which is never
         part of a UTF-8 or GB18030 character.  A block that does not decode is decoded
-        again line by line, so the error points at the exact record."""
+        again line by line, so the error points at the exact record.  Each line's bytes
+        wait in ``_line_bytes`` for the record they make."""
         rest = b""  # the start of a line that the last block cut: it grows until its newline
         while block := self._raw.read(BLOCK):
             if rest:
@@ -178,15 +183,29 @@ class CsvSource(RowSource):
             cut = block.rfind(b"\n") + 1
             rest = block[cut:]
             if cut:
-                yield from _lines(decode, block[:cut] if rest else block)
+                whole = block[:cut] if rest else block
+                line_bytes = whole.split(b"\n")
+                line_bytes.pop()  # what follows the last newline: nothing
+                self._line_bytes.extend(line_bytes)
+                yield from _lines(decode, whole)
         if rest:
+            self._line_bytes.append(rest)
             yield from _lines(decode, rest)
 
-    def _iter(self, reader: Iterator[list[str]]) -> Iterator[Row]:
+    def _iter(self, reader: Any) -> Iterator[Row]:
         n = 0
+        line_bytes = self._line_bytes
         try:
+            if line_bytes is None:
+                for n, cells in enumerate(reader, 1):
+                    yield n, cells, None
+                return
+            taken = 0  # lines csv.reader has made records of
             for n, cells in enumerate(reader, 1):
-                yield n, cells
+                lines = reader.line_num - taken
+                taken += lines
+                yield n, cells, line_bytes.popleft() if lines == 1 else b"\n".join(
+                    [line_bytes.popleft() for _ in range(lines)])  # a quoted cell held newlines
         except UnicodeDecodeError as err:
             raise RejectedFile(f"无法按 {self.encoding} 解码", f"cannot be decoded as {self.encoding}",
                                row=n + 1) from err
@@ -317,7 +336,7 @@ class CalamineSource(RowSource):
 
     def _iter(self, rows: Iterator[Cells], first: int) -> Iterator[Row]:
         for self._done, cells in enumerate(rows, 1):
-            yield first + self._done - 1, cells
+            yield first + self._done - 1, cells, None
 
     def progress(self) -> float:
         return min(self._done / self._height, 1.0)
@@ -361,7 +380,7 @@ class OpenpyxlSource(RowSource):
         try:
             for n, row in enumerate(sheet.iter_rows(values_only=True), 1):  # gaps come as empty rows
                 self._done = n
-                yield n, ["" if v is None else v for v in row]
+                yield n, ["" if v is None else v for v in row], None
         except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, SyntaxError) as err:
             # SyntaxError covers xml.etree's ParseError
             raise _corrupt(err, n + 1) from err

@@ -67,7 +67,7 @@ class OrderRecord:
     after_sale_status: str | None = None  # raw 售后状态 text where the order export has it
     shipping_method: str | None = None  # 运送方式
     shipments: tuple[ShipmentRef, ...] = ()
-    source_digest: str | None = None  # of the row's raw cells: a cheap "did anything change?"
+    source_digest: str | None = None  # of the row as read (CSV bytes, xlsx cells): a cheap "did anything change?"
 
 
 _ORDER_DEFAULTS = {f.name: f.default for f in fields(OrderRecord) if f.default is not MISSING}
@@ -134,7 +134,7 @@ class RefundRecord:
     responsible_party: str | None = None  # 责任方
     item_title: str | None = None
     return_shipment: ShipmentRef | None = None  # 退货物流单号 + 公司
-    source_digest: str | None = None  # of the row's raw cells
+    source_digest: str | None = None  # of the row as read (CSV bytes, xlsx cells)
 
 
 @dataclass(slots=True, frozen=True)

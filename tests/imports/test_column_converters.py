@@ -14,7 +14,7 @@ import pytest
 
 from imports.cells import (BadCell, column_converter, ident, integer, money, shipments, shipments_column, text,
                           utc_text, when, yes_no)
-from imports.mapped import date_parser
+from imports.cells import date_parser
 
 GOOD = {
     text: ["张三", "  浙江省 杭州市 ", "", " ", "-", "无", "null", "'13800138000", " '138 0013 8000",

@@ -90,3 +90,49 @@ def test_changed_rows_side_by_side_split_the_runs_once(tmp_path):
                                         UnchangedRows]
     assert [r.rows if type(r) is UnchangedRows else r.row for r in again] == [[2], 3, 4, [5], 6, [7]]
     assert [again[i] for i in (1, 2, 4)] == [first[1], first[2], first[4]]
+
+
+def _digests(path, **kw):
+    with open_export(path, **kw) as export:
+        return {r.platform_order_id: r.source_digest for r in export.records()}
+
+
+def test_a_row_digest_is_of_its_bytes_and_follows_each_record_across_quoted_newlines(tmp_path):
+    """A CSV row's digest comes from its bytes in the file: a record whose quoted cell holds
+    newlines is one digest, and the records after it keep theirs."""
+    rows = [taobao_order_row(订单编号=str(3900000000000000000 + i), 买家留言=f"留言{i}") for i in range(6)]
+    plain = _digests(write_taobao_orders_csv(tmp_path / "plain.csv", rows, encoding="gb18030"))
+    rows[2] = taobao_order_row(订单编号="3900000000000000002", 买家留言="第一行\r\n第二行\n第三行")
+    multi_path = write_taobao_orders_csv(tmp_path / "multi.csv", rows, encoding="gb18030")
+    multi = _digests(multi_path)
+    multi_path.write_bytes(multi_path.read_bytes().replace("第三行".encode("gb18030"), "第3行".encode("gb18030")))
+    edited = _digests(multi_path)
+
+    assert len(set(plain.values())) == 6 and None not in plain.values()
+    changed = {k for k in plain if plain[k] != multi[k]}
+    assert changed == {"3900000000000000002"}  # the rest line up with their own bytes
+    assert {k for k in multi if multi[k] != edited[k]} == {"3900000000000000002"}
+
+
+def test_the_same_cells_read_another_way_are_not_the_same_row(tmp_path):
+    """A mapping file that reads the file differently (another date layout) makes every row
+    new to the stored-digest check, so a corrected mapping converts the file again."""
+    data = tmp_path / "ks.csv"
+    data.write_text("订单ID,付款时间\n2411110001,2026/11/11 08:00\n", encoding="utf-8")
+    mapping = "platform = 'kuaishou'\nkind = 'orders'\n{}[columns]\n'订单ID' = 'platform_order_id'\n'付款时间' = 'paid_at'\n"
+    ymd, dmy = tmp_path / "ymd.toml", tmp_path / "dmy.toml"
+    ymd.write_text(mapping.format("date_format = '%Y/%m/%d %H:%M'\n"), encoding="utf-8")
+    dmy.write_text(mapping.format("date_format = '%Y/%d/%m %H:%M'\n"), encoding="utf-8")
+    assert _digests(data, mapping=ymd) == _digests(data, mapping=ymd)
+    assert _digests(data, mapping=ymd)["2411110001"] != _digests(data, mapping=dmy)["2411110001"]
+
+
+def test_xlsx_rows_have_digests_of_their_cells(tmp_path):
+    from exportfiles import write_taobao_orders_xlsx
+
+    rows = [taobao_order_row(订单编号=str(3900000000000000000 + i)) for i in range(3)]
+    first = _digests(write_taobao_orders_xlsx(tmp_path / "a.xlsx", rows))
+    rows[1] = taobao_order_row(订单编号="3900000000000000001", 买家留言="改了")
+    second = _digests(write_taobao_orders_xlsx(tmp_path / "b.xlsx", rows))
+    assert len(set(first.values())) == 3
+    assert {k for k in first if first[k] != second[k]} == {"3900000000000000001"}

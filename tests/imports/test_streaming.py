@@ -82,7 +82,7 @@ def test_rows_across_blocks_keep_every_line_break_a_cell_holds(tmp_path, encodin
     expected = list(csv.reader(re.findall(r"[^\n]*\n|[^\n]+$", text)))
     source = open_rows(path, 10**9)
     try:
-        got = [cells for _n, cells in source.rows]
+        got = [cells for _n, cells, _raw in source.rows]
     finally:
         source.close()
     assert got == expected
