@@ -295,6 +295,11 @@ class _Ingest:
         self.report = report
         self.now = now
         self._shops: dict[str, int] = {}
+        # Shops that held no order when this import met them, and hash((shop id, order id)) of
+        # each order it created in one: a key in such a shop and not in the set is surely
+        # new, with no lookup (a hash collision only costs the lookup).
+        self._empty_shops: set[int] = set()
+        self._created: set[int] = set()
         batch = summary.batch_id
         self.orders = BulkTable(conn, Order.__table__, (
             "shop_id", "platform", "platform_order_id", *ORDER_FACTS, "source_hash"),
@@ -350,6 +355,8 @@ class _Ingest:
             ).inserted_primary_key[0]
         else:
             shop_id = row[0]
+        if row is None or self.conn.execute(select(Order.id).where(Order.shop_id == shop_id).limit(1)).first() is None:
+            self._empty_shops.add(shop_id)
         self._shops[name] = shop_id
         return shop_id
 
@@ -377,11 +384,13 @@ class _Ingest:
             names = self._shop_ids(prepared.shops)
             shop_ids = [names[name] for name in prepared.shops]
             keys = list(zip(shop_ids, prepared.order_ids))
-            existing = self.orders.lookup(("shop_id", "platform_order_id"), keys, ("source_hash",))
+            if not self._surely_new(keys):
+                existing = self.orders.lookup(("shop_id", "platform_order_id"), keys, ("source_hash",))
             if not existing and len(set(keys)) == len(keys):  # a first import's chunk: all new, each once
                 ids = self.orders.reserve_ids(len(keys))
                 self.orders.write(list(zip(ids, shop_ids, repeat(prepared.platform), prepared.order_ids,
                                            *prepared.facts, prepared.digests)))
+                self._remember_created(keys)
                 self.summary.created += len(keys)
                 self._add_shipments(dict(zip(ids, prepared.refs)))
                 return
@@ -408,10 +417,21 @@ class _Ingest:
             ids = self.orders.reserve_ids(len(new_rows))
             self.orders.write([(row_id, shop, platform, oid, *facts, digest) for row_id, ((shop, oid), (
                 _n, _o, platform, digest, facts, _r)) in zip(ids, new_rows)])
+            self._remember_created([key for key, _row in new_rows])
             self.summary.created += len(new_rows)
             self._add_shipments({oid: row[5] for oid, (_key, row) in zip(ids, new_rows)})
         if changed:
             self._update_orders(changed)
+
+    def _surely_new(self, keys: list[tuple[int, str]]) -> bool:
+        """Whether none of these (shop id, order id) keys can be stored yet (see ``_created``)."""
+        created = self._created
+        return (all(shop in self._empty_shops for shop in {key[0] for key in keys})
+                and not any(hash(key) in created for key in keys))
+
+    def _remember_created(self, keys: list[tuple[int, str]]) -> None:
+        empty = self._empty_shops
+        self._created.update(hash(key) for key in keys if key[0] in empty)
 
     def _update_orders(self, changed: list[tuple[int, tuple]]) -> None:
         """Merge a newer export's facts into known orders (all values in stored form)."""
