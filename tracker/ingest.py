@@ -295,11 +295,12 @@ class _Ingest:
         self.report = report
         self.now = now
         self._shops: dict[str, int] = {}
-        # Shops that held no order when this import met them, and hash((shop id, order id)) of
-        # each order it created in one: a key in such a shop and not in the set is surely
-        # new, with no lookup (a hash collision only costs the lookup).
+        # Shops that held no order when this import met them, and a mark per hash((shop id,
+        # order id)) slot of each order it created in one: a key in such a shop whose slot is
+        # unmarked is surely not stored, and needs no lookup (16 MB however many orders; a
+        # shared slot only costs the lookup).
         self._empty_shops: set[int] = set()
-        self._created: set[int] = set()
+        self._created = bytearray(CREATED_SLOTS)
         batch = summary.batch_id
         self.orders = BulkTable(conn, Order.__table__, (
             "shop_id", "platform", "platform_order_id", *ORDER_FACTS, "source_hash"),
@@ -384,8 +385,7 @@ class _Ingest:
             names = self._shop_ids(prepared.shops)
             shop_ids = [names[name] for name in prepared.shops]
             keys = list(zip(shop_ids, prepared.order_ids))
-            if not self._surely_new(keys):
-                existing = self.orders.lookup(("shop_id", "platform_order_id"), keys, ("source_hash",))
+            existing = self._stored(keys)
             if not existing and len(set(keys)) == len(keys):  # a first import's chunk: all new, each once
                 ids = self.orders.reserve_ids(len(keys))
                 self.orders.write(list(zip(ids, shop_ids, repeat(prepared.platform), prepared.order_ids,
@@ -400,7 +400,7 @@ class _Ingest:
         for row in prepared:  # a file may repeat an order; the later row wins
             latest[(shop_ids[row[0]], row[1])] = row
         if existing is None:
-            existing = self.orders.lookup(("shop_id", "platform_order_id"), list(latest), ("source_hash",))
+            existing = self._stored(list(latest))
         self.summary.unchanged += len(prepared) - len(latest)
         new_rows, changed = [], []
         for key, row in latest.items():
@@ -423,15 +423,18 @@ class _Ingest:
         if changed:
             self._update_orders(changed)
 
-    def _surely_new(self, keys: list[tuple[int, str]]) -> bool:
-        """Whether none of these (shop id, order id) keys can be stored yet (see ``_created``)."""
-        created = self._created
-        return (all(shop in self._empty_shops for shop in {key[0] for key in keys})
-                and not any(hash(key) in created for key in keys))
+    def _stored(self, keys: list[tuple[int, str]]) -> dict[tuple, tuple]:
+        """(id, source hash) of the orders stored under these (shop id, order id) keys; only the
+        keys that may be stored are looked up (see ``_created``)."""
+        empty, created = self._empty_shops, self._created
+        maybe = [key for key in keys if key[0] not in empty or created[hash(key) % CREATED_SLOTS]]
+        return self.orders.lookup(("shop_id", "platform_order_id"), maybe, ("source_hash",)) if maybe else {}
 
     def _remember_created(self, keys: list[tuple[int, str]]) -> None:
-        empty = self._empty_shops
-        self._created.update(hash(key) for key in keys if key[0] in empty)
+        empty, created = self._empty_shops, self._created
+        for key in keys:
+            if key[0] in empty:
+                created[hash(key) % CREATED_SLOTS] = 1
 
     def _update_orders(self, changed: list[tuple[int, tuple]]) -> None:
         """Merge a newer export's facts into known orders (all values in stored form)."""
@@ -668,6 +671,8 @@ def import_file(
     summary.seconds = time.perf_counter() - started
     return summary
 
+
+CREATED_SLOTS = 1 << 24  # see _Ingest._created
 
 # Files at least this big are parsed in a second process while this one writes.
 PARSE_IN_CHILD_BYTES = 8_000_000
