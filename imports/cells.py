@@ -12,7 +12,7 @@ and cache results for values that repeat (money amounts).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -316,12 +316,7 @@ def money_column(cells: Sequence) -> list[Decimal | None]:
 
 
 def when_column(cells: Sequence) -> UtcTimes:
-    try:  # the exports' "yyyy-MM-dd HH:mm:ss" read as UTC and moved back 8 h, as in when()
-        read = [_fromisoformat(c + "+00:00") if c != "" else None for c in cells]
-    except (TypeError, ValueError):  # xlsx values, other layouts, junk: cell by cell
-        return UtcTimes([when(c) if c != "" else None for c in cells], cells)
-    return UtcTimes([d if d is None else d - SHANGHAI_OFFSET if d.tzinfo is not None else when(c)  # a date alone
-                     for c, d in zip(cells, read)], cells)
+    return UtcTimes.of_cells(cells)
 
 
 def utc_text(value: datetime) -> str:
@@ -329,43 +324,73 @@ def utc_text(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-class UtcTimes(list):
-    """A time column's values (aware UTC datetimes) that keeps its cells, for ``texts``.
+class UtcTimes(Sequence):
+    """A time column: aware UTC datetimes, and their text as stored (``utc_text``).
 
-    Formatting a datetime costs three times parsing it.  A cell in the exports' own
-    ``yyyy-MM-dd HH:mm:ss`` layout becomes UTC text by cutting: Shanghai is a whole 8 h
-    ahead, so minutes and seconds stay, and the date and hour before them map to the UTC
-    date and hour through a table that fills as it meets them.
+    An import stores the text, and making a datetime and formatting it costs several
+    times cutting the text from the cell: a cell in the exports' own
+    ``yyyy-MM-dd HH:mm:ss`` layout is cut.  Shanghai is a whole 8 h ahead, so minutes and
+    seconds stay, and the date and hour map to the UTC date and hour through a table
+    that fills as it meets them (a hit in both tables is a valid time).  Such a column's
+    datetimes are only made when asked for (a batch taken row by row, say).
     """
 
-    __slots__ = ("cells",)
+    __slots__ = ("_texts", "_values")
     _hours: dict[str, str] = {}  # "2026-11-11 07" (Shanghai) → "2026-11-10 23" (UTC)
+    _tails: dict[str, str] = {}  # ":mm:ss" → ":mm:ss.000000", for every valid one met
 
-    def __init__(self, values: list, cells: Sequence):
-        super().__init__(values)
-        self.cells = cells
+    def __init__(self, texts: list[str | None] | None, values: list[datetime | None] | None):
+        self._texts = texts
+        self._values = values
+
+    @classmethod
+    def of_cells(cls, cells: Sequence) -> UtcTimes:
+        """Same values, same BadCell, as ``when`` cell by cell."""
+        hours, tails = cls._hours, cls._tails
+        try:  # one comprehension while every hour is known (nearly always: a file spans days)
+            return cls([None if c == "" else hours[c[:13]] + tails[c[13:]] for c in cells], None)
+        except (KeyError, TypeError):  # an hour met for the first time, other layouts, xlsx cells
+            pass
+        values = [when(c) if c != "" else None for c in cells]
+        if len(hours) > 100_000:  # only junk spans that many hours
+            hours.clear()
+        for cell, value in zip(cells, values):
+            if type(cell) is str and len(cell) == 19 and cell[13] == ":" == cell[16] and value is not None:
+                text = utc_text(value)
+                if text[13:] == cell[13:] + ".000000":
+                    hours[cell[:13]] = text[:13]
+                    tails[cell[13:]] = text[13:]
+        return cls(None, values)
 
     def texts(self, suffix: str = "") -> list[str | None]:
         """``utc_text`` of each value, followed by ``suffix``; None stays None."""
-        hours = self._hours
-        tail = ".000000" + suffix
-        try:  # one comprehension while every hour is known (nearly always: a file spans days)
-            return [None if v is None else hours[c[:13]] + c[13:] + tail if len(c) == 19 and c[13] == ":" == c[16]
-                    else utc_text(v) + suffix for c, v in zip(self.cells, self)]
-        except (KeyError, TypeError):  # an hour met for the first time, or xlsx cells
-            pass
-        if len(hours) > 100_000:  # only junk spans that many hours
-            hours.clear()
-        out: list[str | None] = []
-        for cell, value in zip(self.cells, self):
-            if value is None:
-                out.append(None)
-                continue
-            text = utc_text(value)
-            if type(cell) is str and len(cell) == 19 and cell[13] == ":" == cell[16] and text[13:19] == cell[13:]:
-                hours[cell[:13]] = text[:13]
-            out.append(text + suffix)
-        return out
+        if self._texts is None:
+            self._texts = [None if v is None else utc_text(v) for v in self._values]
+        if not suffix:
+            return self._texts
+        return [None if t is None else t + suffix for t in self._texts]
+
+    def _datetimes(self) -> list[datetime | None]:
+        if self._values is None:
+            self._values = [None if t is None else _fromisoformat(t + "+00:00") for t in self._texts]
+        return self._values
+
+    def __len__(self) -> int:
+        return len(self._texts if self._texts is not None else self._values)
+
+    def __getitem__(self, index):
+        return self._datetimes()[index]
+
+    def __iter__(self) -> Iterator[datetime | None]:
+        return iter(self._datetimes())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and self._datetimes() == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"UtcTimes({self._datetimes()!r})"
 
 
 _COLUMN_FORMS: dict[Callable, Callable] = {text: text_column, ident: ident_column, money: money_column,
