@@ -72,3 +72,10 @@ def engine(request, tmp_path):
         eng = request.getfixturevalue("_pg_engine")
         _truncate_pg(eng)
         yield eng
+
+
+@pytest.fixture
+def pg_engine(_pg_engine):
+    """The migrated PostgreSQL test database, emptied: for what only PostgreSQL does."""
+    _truncate_pg(_pg_engine)
+    return _pg_engine

@@ -366,3 +366,80 @@ def test_a_refused_big_load_leaves_the_indexes_in_place(engine, tmp_path, droppe
     with pytest.raises(imports.RejectedFile):
         run(engine, path, tmp_path)
     assert dropped and _indexes(engine) == before and count(engine, Order) == 0
+
+
+def _replication_roles_of_writes(monkeypatch) -> list[tuple[str, str]]:
+    """(table, ``session_replication_role`` in force) at each write of order or shipment rows."""
+    from tracker import bulk
+
+    seen: list[tuple[str, str]] = []
+    write = bulk.BulkTable.write
+
+    def recording(self, rows):
+        if self.table.name in ("orders", "shipments") and rows:
+            seen.append((self.table.name, self.conn.exec_driver_sql("SHOW session_replication_role").scalar()))
+        return write(self, rows)
+
+    monkeypatch.setattr(bulk.BulkTable, "write", recording)
+    return seen
+
+
+def _three_orders_with_waybills() -> list[dict]:
+    return [taobao_order_row(订单编号=str(3900000000000600000 + i), 物流单号=f"YT{7100000000000 + i}",
+                             物流公司="圆通速递") for i in range(3)]
+
+
+def test_postgres_skips_foreign_key_triggers_only_for_new_orders_and_their_shipments(pg_engine, tmp_path,
+                                                                                    monkeypatch):
+    """Their parents are this transaction's own uncommitted rows or its shop, locked FOR KEY
+    SHARE, which nobody else can delete meanwhile; a shipment of an order stored before keeps
+    its check."""
+    from sqlalchemy.exc import OperationalError
+
+    seen = _replication_roles_of_writes(monkeypatch)
+    first = _three_orders_with_waybills()
+    run(pg_engine, write_taobao_orders_csv(tmp_path / "a.csv", first), tmp_path)
+    assert seen == [("orders", "replica"), ("shipments", "replica")]
+    seen.clear()
+    deleting_the_shop = []
+
+    def try_to_delete_the_shop(_fraction):
+        with pg_engine.connect() as other:
+            other.exec_driver_sql("SET lock_timeout = '200ms'")
+            with pytest.raises(OperationalError, match="lock timeout"):
+                other.exec_driver_sql("DELETE FROM shops")
+            deleting_the_shop.append("refused")
+
+    more = [taobao_order_row(订单编号="3900000000000600009", 物流单号="YT7100000000009", 物流公司="圆通速递")]
+    run(pg_engine, write_taobao_orders_csv(tmp_path / "b.csv", [dict(first[0], 物流单号="YT7199999999999"), *more]),
+        tmp_path, progress=try_to_delete_the_shop)
+    # the new order and its shipment unchecked; the moved waybill of an order imported before, checked
+    assert sorted(seen) == [("orders", "replica"), ("shipments", "origin"), ("shipments", "replica")]
+    assert deleting_the_shop and set(deleting_the_shop) == {"refused"}
+    with pg_engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW session_replication_role").scalar() == "origin"
+        orphans = conn.execute(select(func.count()).select_from(Shipment).outerjoin(Order, Shipment.order_id == Order.id)
+                               .where(Order.id.is_(None))).scalar_one()
+    assert orphans == 0 and count(pg_engine, Shipment) == 5
+
+
+def test_postgres_without_the_right_to_turn_triggers_off_imports_with_them(pg_engine, tmp_path, monkeypatch):
+    from tracker import db
+
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tracker_plain') "
+                             "THEN CREATE ROLE tracker_plain LOGIN; END IF; END $$")
+        conn.exec_driver_sql("GRANT USAGE ON SCHEMA public TO tracker_plain")
+        conn.exec_driver_sql("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO tracker_plain")
+        conn.exec_driver_sql("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO tracker_plain")
+    plain = db.make_engine(pg_engine.url.set(username="tracker_plain").render_as_string(hide_password=False))
+    seen = _replication_roles_of_writes(monkeypatch)
+    try:
+        summary = run(plain, write_taobao_orders_csv(tmp_path / "a.csv", _three_orders_with_waybills()), tmp_path)
+    finally:
+        plain.dispose()
+        with pg_engine.begin() as conn:
+            conn.exec_driver_sql("DROP OWNED BY tracker_plain")
+            conn.exec_driver_sql("DROP ROLE tracker_plain")
+    assert (summary.created, summary.shipments_added) == (3, 3)
+    assert seen == [("orders", "origin"), ("shipments", "origin")]

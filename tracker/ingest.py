@@ -40,7 +40,8 @@ from couriers import carriers
 from imports.records import (ItemRecord, OrderColumns, OrderRecord, RefundRecord, RowError, ShipmentRef,
                              UnchangedRows)
 from tracker import audit
-from tracker.bulk import Binder, BulkTable, DeferredIndexes, WriteBehind, few_collections, parents_known
+from tracker.bulk import (Binder, BulkTable, DeferredIndexes, OwnParents, WriteBehind, few_collections,
+                          parents_known)
 from tracker.childproc import packed_column, picklable, read_message, unpacked_column, write_message
 from tracker.db import make_engine
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
@@ -324,6 +325,7 @@ class _Ingest:
             "source_hash", "last_batch_id"))
         self._item_lines: dict[str, int] = {}
         self._deferred: DeferredIndexes | None = None
+        self._own_parents = OwnParents(conn)
 
     # indexes -------------------------------------------------------------
     def defer_indexes(self, expected_rows: float) -> None:
@@ -349,7 +351,9 @@ class _Ingest:
         cached = self._shops.get(name)
         if cached is not None:
             return cached
-        row = self.conn.execute(select(Shop.id).where(Shop.name == name)).first()
+        # FOR KEY SHARE (PostgreSQL): the lock a foreign-key check takes, once per import, so
+        # the shop stays as it is while orders are written into it unchecked (``OwnParents``)
+        row = self.conn.execute(select(Shop.id).where(Shop.name == name).with_for_update(key_share=True)).first()
         if row is None:
             shop_id = self.conn.execute(
                 Shop.__table__.insert().values(name=name, platform=self.platform, created_at=self.now)
@@ -388,11 +392,12 @@ class _Ingest:
             existing = self._stored(keys)
             if not existing and len(set(keys)) == len(keys):  # a first import's chunk: all new, each once
                 ids = self.orders.reserve_ids(len(keys))
-                self.orders.write(list(zip(ids, shop_ids, repeat(prepared.platform), prepared.order_ids,
-                                           *prepared.facts, prepared.digests)))
+                with self._own_parents.writing():
+                    self.orders.write(list(zip(ids, shop_ids, repeat(prepared.platform), prepared.order_ids,
+                                               *prepared.facts, prepared.digests)))
+                    self._add_shipments(dict(zip(ids, prepared.refs)))
                 self._remember_created(keys)
                 self.summary.created += len(keys)
-                self._add_shipments(dict(zip(ids, prepared.refs)))
                 return
             prepared = prepared.rows()
         latest: dict[tuple, tuple] = {}
@@ -415,11 +420,12 @@ class _Ingest:
                 changed.append((found[0], row))
         if new_rows:
             ids = self.orders.reserve_ids(len(new_rows))
-            self.orders.write([(row_id, shop, platform, oid, *facts, digest) for row_id, ((shop, oid), (
-                _n, _o, platform, digest, facts, _r)) in zip(ids, new_rows)])
+            with self._own_parents.writing():
+                self.orders.write([(row_id, shop, platform, oid, *facts, digest) for row_id, ((shop, oid), (
+                    _n, _o, platform, digest, facts, _r)) in zip(ids, new_rows)])
+                self._add_shipments({oid: row[5] for oid, (_key, row) in zip(ids, new_rows)})
             self._remember_created([key for key, _row in new_rows])
             self.summary.created += len(new_rows)
-            self._add_shipments({oid: row[5] for oid, (_key, row) in zip(ids, new_rows)})
         if changed:
             self._update_orders(changed)
 
