@@ -60,3 +60,13 @@ def test_prepared_orders_join_in_order():
     whole = PreparedOrders.joined([part(2, "a"), part(1, "b")])
     assert whole.order_ids == ["a0", "a1", "b0"] and whole.facts[0] == [Decimal(0), Decimal(1), Decimal(0)]
     assert len(whole) == 3 and len(whole.rows()) == 3
+
+
+def test_the_parsing_process_starts_without_loading_the_migration_tool():
+    """Its start-up is on an import's critical path: alembic (~0.2 s) is only for migrating."""
+    import subprocess
+    import sys
+
+    code = "import sys, tracker.ingest; print('alembic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
