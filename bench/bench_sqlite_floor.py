@@ -30,6 +30,7 @@ from sqlalchemy import event  # noqa: E402
 
 from bench_parse import OUT, make_csv  # noqa: E402
 from tracker import db  # noqa: E402
+from tracker.bulk import BulkTable  # noqa: E402
 from tracker.ingest import import_file  # noqa: E402
 
 
@@ -44,14 +45,25 @@ def fresh_engine(path: Path):
 def record_import(csv_path: Path, recording: Path) -> float:
     """Import ``csv_path`` into a fresh file, pickling each statement the writer executes."""
     engine = fresh_engine(OUT / "floor-import.sqlite3")
+    write = BulkTable.write
     with recording.open("wb") as out:
         @event.listens_for(engine, "before_cursor_execute")
         def record(_conn, _cursor, statement, parameters, _context, executemany):
             pickle.dump((statement, parameters, executemany), out, protocol=pickle.HIGHEST_PROTOCOL)
 
-        started = time.perf_counter()
-        import_file(engine, csv_path, max_bytes=10**11, reports_dir=OUT / "reports")
-        seconds = time.perf_counter() - started
+        def record_write(table: BulkTable, rows) -> None:  # bulk rows go through the driver's cursor
+            rows = list(rows)
+            if rows:
+                pickle.dump((table._insert_sql, rows, True), out, protocol=pickle.HIGHEST_PROTOCOL)
+            write(table, rows)
+
+        BulkTable.write = record_write
+        try:
+            started = time.perf_counter()
+            import_file(engine, csv_path, max_bytes=10**11, reports_dir=OUT / "reports")
+            seconds = time.perf_counter() - started
+        finally:
+            BulkTable.write = write
     engine.dispose()
     return seconds
 

@@ -393,8 +393,8 @@ class _Ingest:
             if not existing and len(set(keys)) == len(keys):  # a first import's chunk: all new, each once
                 ids = self.orders.reserve_ids(len(keys))
                 with self._own_parents.writing():
-                    self.orders.write(list(zip(ids, shop_ids, repeat(prepared.platform), prepared.order_ids,
-                                               *prepared.facts, prepared.digests)))
+                    self.orders.write(zip(ids, shop_ids, repeat(prepared.platform), prepared.order_ids,
+                                          *prepared.facts, prepared.digests))
                     self._add_shipments(dict(zip(ids, prepared.refs)))
                 self._remember_created(keys)
                 self.summary.created += len(keys)
@@ -421,8 +421,8 @@ class _Ingest:
         if new_rows:
             ids = self.orders.reserve_ids(len(new_rows))
             with self._own_parents.writing():
-                self.orders.write([(row_id, shop, platform, oid, *facts, digest) for row_id, ((shop, oid), (
-                    _n, _o, platform, digest, facts, _r)) in zip(ids, new_rows)])
+                self.orders.write((row_id, shop, platform, oid, *facts, digest) for row_id, ((shop, oid), (
+                    _n, _o, platform, digest, facts, _r)) in zip(ids, new_rows))
                 self._add_shipments({oid: row[5] for oid, (_key, row) in zip(ids, new_rows)})
             self._remember_created([key for key, _row in new_rows])
             self.summary.created += len(new_rows)
@@ -465,11 +465,14 @@ class _Ingest:
     # shipments -----------------------------------------------------------
     def _add_shipments(self, by_order: dict[int, tuple[Ref, ...]], kind: str = "original") -> None:
         source = "refund" if kind == "return" else "import"
-        ids = iter(self.shipments.reserve_ids(sum(map(len, by_order.values()))))
+        count = sum(map(len, by_order.values()))
+        if not count:
+            return
+        ids = iter(self.shipments.reserve_ids(count))
         # ids, text and the order's id: stored as they are, no binding
-        rows = [(next(ids), order_id, kind, source, *ref) for order_id, refs in by_order.items() for ref in refs]
-        self.shipments.write(rows)
-        self.summary.shipments_added += len(rows)
+        self.shipments.write((next(ids), order_id, kind, source, *ref)
+                             for order_id, refs in by_order.items() for ref in refs)
+        self.summary.shipments_added += count
 
     def _sync_shipments(self, by_order: dict[int, tuple[Ref, ...]], kind: str = "original") -> set[int]:
         """Bring imported shipments of existing orders in line with the newest export.
