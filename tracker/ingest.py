@@ -298,10 +298,10 @@ class _Ingest:
         self._shops: dict[str, int] = {}
         # Shops that held no order when this import met them, and a mark per hash((shop id,
         # order id)) slot of each order it created in one: a key in such a shop whose slot is
-        # unmarked is surely not stored, and needs no lookup (16 MB however many orders; a
-        # shared slot only costs the lookup).
+        # unmarked is surely not stored, and needs no lookup (16 MB however many orders, made
+        # when the first empty shop is met; a shared slot only costs the lookup).
         self._empty_shops: set[int] = set()
-        self._created = bytearray(CREATED_SLOTS)
+        self._created = bytearray()
         batch = summary.batch_id
         self.orders = BulkTable(conn, Order.__table__, (
             "shop_id", "platform", "platform_order_id", *ORDER_FACTS, "source_hash"),
@@ -362,6 +362,8 @@ class _Ingest:
             shop_id = row[0]
         if row is None or self.conn.execute(select(Order.id).where(Order.shop_id == shop_id).limit(1)).first() is None:
             self._empty_shops.add(shop_id)
+            if not self._created:
+                self._created = bytearray(CREATED_SLOTS)
         self._shops[name] = shop_id
         return shop_id
 
