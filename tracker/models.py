@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -94,12 +95,18 @@ class ImportBatch(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+CHECK_DUE = "next_check_at IS NOT NULL"
+
+
 class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("shop_id", "platform_order_id"),
         Index("ix_orders_facts_changed_at", "facts_changed_at"),
-        Index("ix_orders_next_check_at", "next_check_at"),
+        # Only orders with a check due are in it: an import writes none, and 1M NULL keys cost
+        # it ~1.5 s of index upkeep; ``next_check_at <= :now`` implies NOT NULL, so lookups use it.
+        Index("ix_orders_next_check_at", "next_check_at", sqlite_where=text(CHECK_DUE),
+              postgresql_where=text(CHECK_DUE)),
         Index("ix_orders_platform_order_id", "platform_order_id"),
         Index("ix_orders_buyer_nick", "buyer_nick"),
     )
