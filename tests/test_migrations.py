@@ -5,9 +5,11 @@ from datetime import datetime, timezone
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from tracker import db
+from tracker.cases import CHANGED_SQL
+from tracker.dbtypes import UTCDateTime
 from tracker.models import Base
 
 
@@ -17,23 +19,23 @@ def test_migrations_match_the_models(engine):
         assert db.is_current(engine)
 
 
-DUE = "SELECT id FROM orders WHERE next_check_at <= :now"
-
-
 def test_the_next_check_index_holds_only_orders_with_a_check_due(engine):
-    """New orders (next_check_at empty) cost the index nothing, and the due-orders lookup of
-    incremental classification still finds its way through it."""
+    """New orders (next_check_at empty) cost the index nothing, and the lookup incremental
+    classification runs (``cases.CHANGED_SQL``) still finds due orders through it."""
+    when = datetime(2026, 11, 11, tzinfo=timezone.utc)
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             definition = conn.exec_driver_sql(
                 "SELECT sql FROM sqlite_master WHERE name = 'ix_orders_next_check_at'").scalar_one()
-            plan = " ".join(row[-1] for row in conn.exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + DUE.replace(":now", "?"), ("2026-11-11 00:00:00.000000",)))
+            explain = "EXPLAIN QUERY PLAN "
         else:
             definition = conn.exec_driver_sql(
                 "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_orders_next_check_at'").scalar_one()
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the empty table would be scanned
-            plan = " ".join(row[0] for row in conn.execute(
-                text("EXPLAIN " + DUE), {"now": datetime(2026, 11, 11, tzinfo=timezone.utc)}))
+            explain = "EXPLAIN "
+        plan = " ".join(str(row[-1]) for row in conn.execute(
+            text(explain + CHANGED_SQL).bindparams(bindparam("since", type_=UTCDateTime()),
+                                                   bindparam("now", type_=UTCDateTime())),
+            {"since": when, "now": when, "report": "x"}))
     assert "WHERE" in definition and "next_check_at IS NOT NULL" in definition
     assert "ix_orders_next_check_at" in plan

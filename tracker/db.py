@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlite3
 from functools import lru_cache
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event

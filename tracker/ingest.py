@@ -784,7 +784,8 @@ class StoredDigests:
         seen = self._seen
         shop_ids = {shop: self._shops.get(shop_name(self._shop, shop, self._platform))
                     for shop in {row[1] for row in rows}}  # a file names one shop, or a few
-        # a shop new to the database has nothing stored to compare with
+        # a shop new to the database has nothing stored to compare with; only an order's first
+        # row in the file is asked about (``seen.add`` marks it and, returning None, lets it through)
         firsts = [(i, shop_id, order_id, digest) for i, (order_id, shop, digest) in enumerate(rows)
                   if order_id is not None and (shop_id := shop_ids[shop]) is not None
                   and (mark := hash((shop_id, order_id))) not in seen and not seen.add(mark)]
