@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 
 from tracker.childproc import packed_column, read_message, unpacked_column, write_message
-from tracker.ingest import PreparedOrders
+from imports import ShipmentRef
+from tracker.ingest import PreparedOrders, Shipments, shipment_ref
 
 COLUMNS = [
     ["浙江省", "广东省", "浙江省"],
@@ -37,11 +38,17 @@ def test_text_columns_cross_as_one_string_and_the_rest_as_lists():
     assert type(packed_column(["a\x1fb"])) is list
 
 
+YT = ShipmentRef("YT1234567890123", "yto", "圆通速递")
+ZTO = ShipmentRef("73100000000001", "zto", "中通快递")
+UNKNOWN = ShipmentRef("X123456789", None, "某某快运")
+
+
 def test_prepared_orders_cross_the_pipe_whole():
     prepared = PreparedOrders(
-        shops=["店A", None], order_ids=["1", "2"], platform="taobao", digests=["d1", "d2"],
-        facts=[["shipped", "finished"], [5900, None], ["2026-11-10 16:00:01.000000", None], [None, None]],
-        refs=[(("YT1", "yto", "圆通速递", None),), ()])
+        shops=["店A", None, "店B"], order_ids=["1", "2", "3"], platform="taobao", digests=["d1", "d2", "d3"],
+        facts=[["shipped", "finished", "shipped"], [5900, None, 1], ["2026-11-10 16:00:01.000000", None, None],
+               [None, None, None]],
+        shipments=Shipments.of([(YT,), (), (ZTO, UNKNOWN, YT)]))
     buffer = io.BytesIO()
     write_message(buffer, ("chunk", (prepared, [], 0.5)), fast=True)
     buffer.seek(0)
@@ -49,17 +56,29 @@ def test_prepared_orders_cross_the_pipe_whole():
     assert (tag, errors, fraction) == ("chunk", [], 0.5)
     assert back == prepared and back.rows() == prepared.rows()
     assert back.rows()[0] == ("店A", "1", "taobao", "d1", ("shipped", 5900, "2026-11-10 16:00:01.000000", None),
-                              (("YT1", "yto", "圆通速递", None),))
+                              (("YT1234567890123", "yto", "圆通速递", None),))
+    assert back.rows()[1][5] == ()
+    assert back.rows()[2][5] == (shipment_ref(ZTO), shipment_ref(UNKNOWN), shipment_ref(YT))
+    assert shipment_ref(UNKNOWN) == ("X123456789", None, "某某快运", "未识别的快递公司：某某快运 (unknown carrier)")
+
+
+def test_shipment_refs_are_those_of_each_row_in_order():
+    rows = [(), (YT,), (ZTO, YT), (UNKNOWN,), (), (YT, ZTO, UNKNOWN), (ShipmentRef("9876543210", "sf"),)]
+    assert Shipments.of(rows).refs() == [tuple(map(shipment_ref, s)) for s in rows]
+    assert Shipments.of([]).refs() == []
 
 
 def test_prepared_orders_join_in_order():
-    def part(n, oid):
+    def part(n, oid, shipments):
         return PreparedOrders([None] * n, [f"{oid}{i}" for i in range(n)], "pdd", ["d"] * n,
-                              [[Decimal(i) for i in range(n)], ["s"] * n], [()] * n)
+                              [[Decimal(i) for i in range(n)], ["s"] * n], Shipments.of(shipments))
 
-    whole = PreparedOrders.joined([part(2, "a"), part(1, "b")])
-    assert whole.order_ids == ["a0", "a1", "b0"] and whole.facts[0] == [Decimal(0), Decimal(1), Decimal(0)]
-    assert len(whole) == 3 and len(whole.rows()) == 3
+    whole = PreparedOrders.joined([part(2, "a", [(ZTO, YT), ()]), part(1, "b", [(UNKNOWN, ZTO)]),
+                                   part(2, "c", [(), (YT,)])])
+    assert whole.order_ids == ["a0", "a1", "b0", "c0", "c1"]
+    assert whole.facts[0] == [Decimal(0), Decimal(1), Decimal(0), Decimal(0), Decimal(1)]
+    assert whole.shipments.refs() == [tuple(map(shipment_ref, s)) for s in [(ZTO, YT), (), (UNKNOWN, ZTO), (), (YT,)]]
+    assert len(whole) == 5 and len(whole.rows()) == 5
 
 
 def test_the_parsing_process_starts_without_loading_the_migration_tool():

@@ -124,7 +124,50 @@ Ref = tuple[str, str | None, str | None, str | None]
 
 
 def shipment_ref(ref: ShipmentRef) -> Ref:
-    return (ref.waybill, ref.carrier, ref.carrier_raw or None, carrier_note(ref))
+    return (ref.waybill, ref.carrier, ref.carrier_raw or None, carrier_note(*ref))
+
+
+_NO_SHIPMENT = (None, None, None)
+
+
+@dataclass
+class Shipments:
+    """The waybills of a batch of order rows as the export names them, column by column.
+
+    A row's first waybill, carrier and carrier text are in three columns (waybill None: the
+    row names none), its further ones (2 % of rows) in ``more``.  Crosses the pipe as three
+    packed text columns instead of a tuple per shipment, and the refs written, carrier
+    notes and all, are made by the writing process (``refs``): the parsing one is an
+    import's critical path, the writing one waits for it.
+    """
+
+    waybills: list[str | None]
+    carriers: list[str | None]
+    carriers_raw: list[str | None]
+    more: dict[int, tuple[ShipmentRef, ...]]  # row → its second and later shipments
+
+    @classmethod
+    def of(cls, shipments: list[tuple[ShipmentRef, ...]]) -> Shipments:
+        if not shipments:
+            return cls([], [], [], {})
+        waybills, carriers, raws = map(list, zip(*[s[0] if s else _NO_SHIPMENT for s in shipments]))
+        return cls(waybills, carriers, raws, {i: s[1:] for i, s in enumerate(shipments) if len(s) > 1})
+
+    def refs(self) -> list[tuple[Ref, ...]]:
+        """Each row's shipments as written."""
+        note = carrier_note
+        refs = [((w, c, r or None, note(w, c, r)),) if w is not None else ()
+                for w, c, r in zip(self.waybills, self.carriers, self.carriers_raw)]
+        for i, rest in self.more.items():
+            refs[i] += tuple(map(shipment_ref, rest))
+        return refs
+
+    def extend(self, other: Shipments) -> None:
+        offset = len(self.waybills)
+        self.more.update((offset + i, rest) for i, rest in other.more.items())
+        self.waybills += other.waybills
+        self.carriers += other.carriers
+        self.carriers_raw += other.carriers_raw
 
 
 @dataclass
@@ -141,7 +184,7 @@ class PreparedOrders:
     platform: str
     digests: list[str]
     facts: list[list]  # ORDER_FACTS columns, in stored form
-    refs: list[tuple[Ref, ...]]
+    shipments: Shipments
 
     def __len__(self) -> int:
         return len(self.order_ids)
@@ -149,46 +192,45 @@ class PreparedOrders:
     def rows(self) -> list[tuple]:
         """As rows: (shop name, order id, platform, digest, stored facts, shipment refs)."""
         return list(zip(self.shops, self.order_ids, repeat(self.platform), self.digests, zip(*self.facts),
-                        self.refs))
+                        self.shipments.refs()))
 
     @classmethod
     def joined(cls, parts: list[PreparedOrders]) -> PreparedOrders:
-        first, *rest = parts
-        whole = cls(list(first.shops), list(first.order_ids), first.platform, list(first.digests),
-                    [list(c) for c in first.facts], list(first.refs))
-        for part in rest:
+        whole = cls([], [], parts[0].platform, [], [[] for _ in parts[0].facts], Shipments([], [], [], {}))
+        for part in parts:
             whole.shops += part.shops
             whole.order_ids += part.order_ids
             whole.digests += part.digests
-            whole.refs += part.refs
+            whole.shipments.extend(part.shipments)
             for mine, theirs in zip(whole.facts, part.facts):
                 mine += theirs
         return whole
 
     def __reduce__(self):
-        text = [packed_column(c) for c in (self.shops, self.order_ids, self.digests, *self.facts)]
-        return _unpacked_orders, (self.platform, text, self.refs)
+        ships = self.shipments
+        text = [packed_column(c) for c in (self.shops, self.order_ids, self.digests, ships.waybills, ships.carriers,
+                                           ships.carriers_raw, *self.facts)]
+        return _unpacked_orders, (self.platform, text, ships.more)
 
 
-def _unpacked_orders(platform: str, text: list, refs: list) -> PreparedOrders:
-    shops, order_ids, digests, *facts = map(unpacked_column, text)
-    return PreparedOrders(shops, order_ids, platform, digests, facts, refs)
+def _unpacked_orders(platform: str, text: list, more: dict) -> PreparedOrders:
+    shops, order_ids, digests, waybills, carriers, raws, *facts = map(unpacked_column, text)
+    return PreparedOrders(shops, order_ids, platform, digests, facts, Shipments(waybills, carriers, raws, more))
 
 
 def prepare_orders(batch: OrderColumns, platform: str, binder: Binder) -> PreparedOrders:
-    """Order rows → their shop names, ids, digests, stored facts and shipment refs.
+    """Order rows → their shop names, ids, digests, stored facts and shipments.
 
     Everything per row that needs no database, column by column: this runs in the
     parsing process.
     """
     facts = binder.stored_columns(fact_columns(batch))
     shipments = batch.column("shipments")
-    refs = [tuple(map(shipment_ref, s)) if s else () for s in shipments]
     digests = batch.column("source_digest")
     if None in digests:
         digests = [d or facts_hash((f, s)) for d, f, s in zip(digests, zip(*facts), shipments)]
     return PreparedOrders(batch.column("shop_name"), batch.column("platform_order_id"), platform, digests,
-                          facts, refs)
+                          facts, Shipments.of(shipments))
 
 
 def unchanged_markers(rows: UnchangedRows) -> list[tuple]:
@@ -213,14 +255,13 @@ def merge_order(old: tuple, new: tuple) -> tuple:
     return tuple(merged)
 
 
-def carrier_note(ref: ShipmentRef) -> str | None:
+def carrier_note(waybill: str, carrier: str | None, carrier_raw: str | None = "") -> str | None:
     """A readable warning when the number does not fit the named carrier's patterns."""
-    if not ref.carrier:
-        if ref.carrier_raw:
-            return f"未识别的快递公司：{ref.carrier_raw} (unknown carrier)"
+    if not carrier:
+        if carrier_raw:
+            return f"未识别的快递公司：{carrier_raw} (unknown carrier)"
         return None
-    waybill = ref.waybill
-    return _pattern_note(ref.carrier, waybill[:2] + waybill[2:].translate(_DIGITS_AS_9))
+    return _pattern_note(carrier, waybill[:2] + waybill[2:].translate(_DIGITS_AS_9))
 
 
 # Carrier patterns look at the first two characters literally and at digits only as \d
@@ -397,7 +438,7 @@ class _Ingest:
                 with self._own_parents.writing():
                     self.orders.write(zip(ids, shop_ids, repeat(prepared.platform), prepared.order_ids,
                                           *prepared.facts, prepared.digests))
-                    self._add_shipments(dict(zip(ids, prepared.refs)))
+                    self._add_shipments(dict(zip(ids, prepared.shipments.refs())))
                 self._remember_created(keys)
                 self.summary.created += len(keys)
                 return

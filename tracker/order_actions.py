@@ -24,7 +24,6 @@ from decimal import Decimal
 from sqlalchemy import Connection, func, insert, select, update
 
 from couriers import carriers
-from imports import ShipmentRef
 from tracker import audit, playbook
 from tracker.cases import DAMAGE_REPORT
 from tracker.ingest import carrier_note
@@ -155,7 +154,7 @@ def reship(conn: Connection, order_id: int, *, carrier: str, waybill: str, repla
         raise ActionError(N_("运单号 %(value)s 已登记在这个订单上"), {"value": number})
     warning = None
     if not carriers.matches(chosen.code, number):
-        warning = (carrier_note(ShipmentRef(number, chosen.code))
+        warning = (carrier_note(number, chosen.code)
                    or f"单号格式与{chosen.name}不符 (number does not fit {chosen.code} patterns)")
     shipment_id = conn.execute(insert(SHIPMENTS).values(
         order_id=order_id, kind="reship", source="agent", waybill=number, carrier=chosen.code,
