@@ -12,6 +12,7 @@ and cache results for values that repeat (money amounts).
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
@@ -324,7 +325,30 @@ def utc_text(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-class UtcTimes(Sequence):
+class _LazyColumn(Sequence):
+    """A column whose values are made when first read (``_values``)."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def _values(self) -> list: ...
+
+    def __getitem__(self, index):
+        return self._values()[index]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._values())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and self._values() == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._values()!r})"
+
+
+class UtcTimes(_LazyColumn):
     """A time column: aware UTC datetimes, and their text as stored (``utc_text``).
 
     An import stores the text, and making a datetime and formatting it costs several
@@ -335,13 +359,13 @@ class UtcTimes(Sequence):
     datetimes are only made when asked for (a batch taken row by row, say).
     """
 
-    __slots__ = ("_texts", "_values")
+    __slots__ = ("_texts", "_datetimes")
     _hours: dict[str, str] = {}  # "2026-11-11 07" (Shanghai) → "2026-11-10 23" (UTC)
     _tails: dict[str, str] = {}  # ":mm:ss" → ":mm:ss.000000", for every valid one met
 
     def __init__(self, texts: list[str | None] | None, values: list[datetime | None] | None):
         self._texts = texts
-        self._values = values
+        self._datetimes = values
 
     @classmethod
     def of_cells(cls, cells: Sequence) -> UtcTimes:
@@ -365,32 +389,18 @@ class UtcTimes(Sequence):
     def texts(self, suffix: str = "") -> list[str | None]:
         """``utc_text`` of each value, followed by ``suffix``; None stays None."""
         if self._texts is None:
-            self._texts = [None if v is None else utc_text(v) for v in self._values]
+            self._texts = [None if v is None else utc_text(v) for v in self._datetimes]
         if not suffix:
             return self._texts
         return [None if t is None else t + suffix for t in self._texts]
 
-    def _datetimes(self) -> list[datetime | None]:
-        if self._values is None:
-            self._values = [None if t is None else _fromisoformat(t + "+00:00") for t in self._texts]
-        return self._values
+    def _values(self) -> list[datetime | None]:
+        if self._datetimes is None:
+            self._datetimes = [None if t is None else _fromisoformat(t + "+00:00") for t in self._texts]
+        return self._datetimes
 
     def __len__(self) -> int:
-        return len(self._texts if self._texts is not None else self._values)
-
-    def __getitem__(self, index):
-        return self._datetimes()[index]
-
-    def __iter__(self) -> Iterator[datetime | None]:
-        return iter(self._datetimes())
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and self._datetimes() == list(other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"UtcTimes({self._datetimes()!r})"
+        return len(self._texts if self._texts is not None else self._datetimes)
 
 
 _COLUMN_FORMS: dict[Callable, Callable] = {text: text_column, ident: ident_column, money: money_column,
@@ -469,6 +479,32 @@ def shipments_column(waybill_cells: Sequence[str | None], carrier_cells: Sequenc
         else:
             out.append(shipments(cell, raw))
     return out
+
+
+class ShipmentCells(_LazyColumn):
+    """A column of shipments kept as its waybill and carrier cells, parsed by
+    ``shipments_column`` when first read.  Parsing them cannot fail a row, so a bulk
+    import may leave it to its writing process while the parsing one, its critical
+    path, goes on (``tracker.ingest.Shipments``)."""
+
+    __slots__ = ("waybills", "carriers", "_parsed")
+
+    def __init__(self, waybills: list[str | None], carriers: list[str | None]):
+        self.waybills = waybills
+        self.carriers = carriers
+        self._parsed: list[tuple] | None = None
+
+    @property
+    def parsed(self) -> bool:
+        return self._parsed is not None
+
+    def _values(self) -> list[tuple]:
+        if self._parsed is None:
+            self._parsed = shipments_column(self.waybills, self.carriers)
+        return self._parsed
+
+    def __len__(self) -> int:
+        return len(self.waybills)
 
 
 def combined_shipments(cell: str | None) -> tuple[ShipmentRef, ...]:

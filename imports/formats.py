@@ -27,8 +27,8 @@ from typing import Any
 
 from . import carrier_request
 from .address import province_name, split_address
-from .cells import (BadCell, clean, column_converter, combined_shipments, date_parser, ident, ident_column,
-                    integer, money, shipments, shipments_column, text, text_column, when, yes_no)
+from .cells import (BadCell, ShipmentCells, clean, column_converter, combined_shipments, date_parser, ident,
+                    ident_column, integer, money, shipments, text, text_column, when, yes_no)
 from .reader import RejectedFile, Row
 from .records import (ORDER_STATUSES, REFUND_STATUSES, ItemRecord, OrderColumns, OrderRecord, RefundRecord,
                       RowError, UnchangedRows)
@@ -326,7 +326,7 @@ def _build_orders(fmt: Format, v: dict[str, list], k: int) -> type:
         v["shipments"] = list(map(_order_shipments, _column(v, "waybill", k), _column(v, "carrier", k),
                                   _column(v, "express", k)))
     else:
-        v["shipments"] = shipments_column(_column(v, "waybill", k), _column(v, "carrier", k))
+        v["shipments"] = ShipmentCells(_column(v, "waybill", k), _column(v, "carrier", k))
     if "province" in v:
         v["province"] = [province_name(p) or p if p else p for p in v["province"]]
     elif "receiver_address" in v:

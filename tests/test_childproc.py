@@ -7,6 +7,7 @@ import pytest
 
 from tracker.childproc import packed_column, read_message, unpacked_column, write_message
 from imports import ShipmentRef
+from imports.cells import ShipmentCells, shipments_column
 from tracker.ingest import PreparedOrders, Shipments, shipment_ref
 
 COLUMNS = [
@@ -68,6 +69,26 @@ def test_shipment_refs_are_those_of_each_row_in_order():
     assert Shipments.of([]).refs() == []
 
 
+WAYBILL_CELLS = ["YT1234567890123", "", None, "73100000000001,73100000000002", "JT00012345", "单号: SF1234567890",
+                 "12", "X123456789"]
+CARRIER_CELLS = ["圆通速递", "中通快递", None, "中通快递", None, "顺丰速运", "韵达快递", "某某快运"]
+
+
+def test_waybill_cells_cross_unparsed_and_make_the_refs_parsing_them_would():
+    cells = ShipmentCells(list(WAYBILL_CELLS), list(CARRIER_CELLS))
+    prepared = PreparedOrders([None] * 8, [str(i) for i in range(8)], "taobao", ["d"] * 8, [["s"] * 8],
+                              Shipments.of(cells))
+    assert prepared.shipments.cells and not cells.parsed  # nothing parsed on the parsing side
+    buffer = io.BytesIO()
+    write_message(buffer, prepared, fast=True)
+    buffer.seek(0)
+    back = read_message(buffer)
+    expected = [tuple(map(shipment_ref, s)) for s in shipments_column(WAYBILL_CELLS, CARRIER_CELLS)]
+    assert back.shipments.refs() == expected
+    assert [len(r) for r in expected] == [1, 0, 0, 2, 1, 1, 0, 1]
+    assert list(cells) == shipments_column(WAYBILL_CELLS, CARRIER_CELLS) and cells.parsed
+
+
 def test_prepared_orders_join_in_order():
     def part(n, oid, shipments):
         return PreparedOrders([None] * n, [f"{oid}{i}" for i in range(n)], "pdd", ["d"] * n,
@@ -79,6 +100,21 @@ def test_prepared_orders_join_in_order():
     assert whole.facts[0] == [Decimal(0), Decimal(1), Decimal(0), Decimal(0), Decimal(1)]
     assert whole.shipments.refs() == [tuple(map(shipment_ref, s)) for s in [(ZTO, YT), (), (UNKNOWN, ZTO), (), (YT,)]]
     assert len(whole) == 5 and len(whole.rows()) == 5
+
+
+def test_waybill_cells_join_with_parsed_shipments_in_order():
+    def part(cells):
+        return Shipments.of(cells)
+
+    first = ShipmentCells(WAYBILL_CELLS[:4], CARRIER_CELLS[:4])
+    second = ShipmentCells(WAYBILL_CELLS[4:], CARRIER_CELLS[4:])
+    expected = [tuple(map(shipment_ref, s)) for s in shipments_column(WAYBILL_CELLS, CARRIER_CELLS)]
+    both_cells = Shipments.joined([part(first), part(second)])
+    assert both_cells.cells and both_cells.refs() == expected
+    mixed = Shipments.joined([part(ShipmentCells(WAYBILL_CELLS[:4], CARRIER_CELLS[:4])), part([(UNKNOWN, ZTO)]),
+                              part(ShipmentCells(WAYBILL_CELLS[4:], CARRIER_CELLS[4:]))])
+    assert not mixed.cells
+    assert mixed.refs() == expected[:4] + [(shipment_ref(UNKNOWN), shipment_ref(ZTO))] + expected[4:]
 
 
 def test_the_parsing_process_starts_without_loading_the_migration_tool():

@@ -26,7 +26,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Engine, make_url, select, update
 
 import imports
 from couriers import carriers
+from imports.cells import ShipmentCells, shipments_column
 from imports.records import (ItemRecord, OrderColumns, OrderRecord, RefundRecord, RowError, ShipmentRef,
                              UnchangedRows)
 from tracker import audit
@@ -132,22 +133,28 @@ _NO_SHIPMENT = (None, None, None)
 
 @dataclass
 class Shipments:
-    """The waybills of a batch of order rows as the export names them, column by column.
+    """The waybills of a batch of order rows, column by column, as they cross the pipe.
 
-    A row's first waybill, carrier and carrier text are in three columns (waybill None: the
-    row names none), its further ones (2 % of rows) in ``more``.  Crosses the pipe as three
-    packed text columns instead of a tuple per shipment, and the refs written, carrier
-    notes and all, are made by the writing process (``refs``): the parsing one is an
-    import's critical path, the writing one waits for it.
+    Either the waybill and carrier cells as read (``cells``, from ``ShipmentCells``), which
+    the writing process parses; or, where the parsing process already has ShipmentRefs
+    (an export naming carrier and number in one cell, a batch taken row by row), each
+    row's first waybill, carrier and carrier text in three columns (waybill None: the row
+    names none) and its further ones (a few rows) in ``more``.  Three packed text columns
+    instead of a tuple per shipment, and the refs written, carrier notes and all, are made
+    by the writing process (``refs``): the parsing one is an import's critical path, and
+    the writing one waits for it.
     """
 
     waybills: list[str | None]
     carriers: list[str | None]
     carriers_raw: list[str | None]
     more: dict[int, tuple[ShipmentRef, ...]]  # row → its second and later shipments
+    cells: bool = False  # waybills and carriers are cells as read; carriers_raw is empty
 
     @classmethod
-    def of(cls, shipments: list[tuple[ShipmentRef, ...]]) -> Shipments:
+    def of(cls, shipments: Sequence[tuple[ShipmentRef, ...]]) -> Shipments:
+        if type(shipments) is ShipmentCells and not shipments.parsed:
+            return cls(list(shipments.waybills), list(shipments.carriers), [], {}, cells=True)
         if not shipments:
             return cls([], [], [], {})
         waybills, carriers, raws = map(list, zip(*[s[0] if s else _NO_SHIPMENT for s in shipments]))
@@ -155,6 +162,8 @@ class Shipments:
 
     def refs(self) -> list[tuple[Ref, ...]]:
         """Each row's shipments as written."""
+        if self.cells:
+            return [tuple(map(shipment_ref, s)) if s else () for s in shipments_column(self.waybills, self.carriers)]
         note = carrier_note
         refs = [((w, c, r or None, note(w, c, r)),) if w is not None else ()
                 for w, c, r in zip(self.waybills, self.carriers, self.carriers_raw)]
@@ -162,12 +171,22 @@ class Shipments:
             refs[i] += tuple(map(shipment_ref, rest))
         return refs
 
-    def extend(self, other: Shipments) -> None:
-        offset = len(self.waybills)
-        self.more.update((offset + i, rest) for i, rest in other.more.items())
-        self.waybills += other.waybills
-        self.carriers += other.carriers
-        self.carriers_raw += other.carriers_raw
+    def parsed(self) -> Shipments:
+        """The same shipments in the parsed form."""
+        return Shipments.of(shipments_column(self.waybills, self.carriers)) if self.cells else self
+
+    @classmethod
+    def joined(cls, parts: list[Shipments]) -> Shipments:
+        if not all(part.cells for part in parts):
+            parts = [part.parsed() for part in parts]
+        whole = cls([], [], [], {}, cells=parts[0].cells)
+        for part in parts:
+            offset = len(whole.waybills)
+            whole.more.update((offset + i, rest) for i, rest in part.more.items())
+            whole.waybills += part.waybills
+            whole.carriers += part.carriers
+            whole.carriers_raw += part.carriers_raw
+        return whole
 
 
 @dataclass
@@ -196,12 +215,12 @@ class PreparedOrders:
 
     @classmethod
     def joined(cls, parts: list[PreparedOrders]) -> PreparedOrders:
-        whole = cls([], [], parts[0].platform, [], [[] for _ in parts[0].facts], Shipments([], [], [], {}))
+        whole = cls([], [], parts[0].platform, [], [[] for _ in parts[0].facts],
+                    Shipments.joined([part.shipments for part in parts]))
         for part in parts:
             whole.shops += part.shops
             whole.order_ids += part.order_ids
             whole.digests += part.digests
-            whole.shipments.extend(part.shipments)
             for mine, theirs in zip(whole.facts, part.facts):
                 mine += theirs
         return whole
@@ -210,12 +229,12 @@ class PreparedOrders:
         ships = self.shipments
         text = [packed_column(c) for c in (self.shops, self.order_ids, self.digests, ships.waybills, ships.carriers,
                                            ships.carriers_raw, *self.facts)]
-        return _unpacked_orders, (self.platform, text, ships.more)
+        return _unpacked_orders, (self.platform, text, ships.more, ships.cells)
 
 
-def _unpacked_orders(platform: str, text: list, more: dict) -> PreparedOrders:
+def _unpacked_orders(platform: str, text: list, more: dict, cells: bool) -> PreparedOrders:
     shops, order_ids, digests, waybills, carriers, raws, *facts = map(unpacked_column, text)
-    return PreparedOrders(shops, order_ids, platform, digests, facts, Shipments(waybills, carriers, raws, more))
+    return PreparedOrders(shops, order_ids, platform, digests, facts, Shipments(waybills, carriers, raws, more, cells))
 
 
 def prepare_orders(batch: OrderColumns, platform: str, binder: Binder) -> PreparedOrders:
