@@ -219,7 +219,9 @@ class Format:
         numbers = [row[0] for row in batch]
         record = _BUILDERS[self.kind](self, values, len(batch))
         if as_columns and None not in values.get("platform_order_id", (None,)):
-            return [OrderColumns(numbers, values)]
+            return [OrderColumns(numbers, values, underived=derive_orders)]
+        if self.kind == "orders":
+            derive_orders(values, len(batch))
         return _with_ids(self.kind, numbers, _records(record, values, len(batch)), columns)
 
 
@@ -329,7 +331,16 @@ def _build_orders(fmt: Format, v: dict[str, list], k: int) -> type:
         v["shipments"] = ShipmentCells(_column(v, "waybill", k), _column(v, "carrier", k))
     if "province" in v:
         v["province"] = [province_name(p) or p if p else p for p in v["province"]]
-    elif "receiver_address" in v:
+    v["platform"] = [fmt.platform] * k
+    return OrderRecord
+
+
+def derive_orders(v: dict[str, list], k: int) -> None:
+    """The ``LATER_FIELDS`` of a batch of order columns: province, city and district from the
+    receiver address where the export has no province column (a city or district column
+    wins over the address), and the carriers asked for or refused in the buyer's message
+    and the seller's memo.  Cannot fail a row (see ``OrderColumns.underived``)."""
+    if "province" not in v and "receiver_address" in v:
         places = list(map(split_address, v["receiver_address"]))
         v["province"] = [p[0] for p in places]
         for i, name in ((1, "city"), (2, "district")):
@@ -339,8 +350,6 @@ def _build_orders(fmt: Format, v: dict[str, list], k: int) -> type:
         wishes = list(map(_wishes, v.get("buyer_message") or [None] * k, v.get("seller_memo") or [None] * k))
         v["requested_carriers"] = [w[0] for w in wishes]
         v["excluded_carriers"] = [w[1] for w in wishes]
-    v["platform"] = [fmt.platform] * k
-    return OrderRecord
 
 
 def _order_shipments(waybill: str | None, carrier: str | None, express: str | None) -> tuple:

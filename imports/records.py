@@ -6,6 +6,7 @@ byte read, money is ``Decimal``, times are timezone-aware UTC ``datetime``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
@@ -71,6 +72,10 @@ class OrderRecord:
 
 
 _ORDER_DEFAULTS = {f.name: f.default for f in fields(OrderRecord) if f.default is not MISSING}
+# Fields derived from others (``imports.formats.derive_orders``): province, city and district
+# from the address where the export has no province column; the carriers a buyer asked for
+# or refused, from the buyer's message and the seller's memo.
+LATER_FIELDS = frozenset({"province", "city", "district", "requested_carriers", "excluded_carriers"})
 
 
 @dataclass(slots=True)
@@ -83,10 +88,24 @@ class OrderColumns:
 
     rows: list[int]
     values: dict[str, list]
+    # What the other columns tell (``LATER_FIELDS``), derived when one of them is first read:
+    # it cannot fail a row, so a bulk import leaves it to the process that writes.
+    underived: Callable[[dict[str, list], int], None] | None = None
 
     def column(self, name: str) -> list:
+        if name in LATER_FIELDS:
+            self.derive()
+        return self.given(name)
+
+    def given(self, name: str) -> list:
+        """The column as the parser made it (nothing derived)."""
         values = self.values.get(name)
         return values if values is not None else [_ORDER_DEFAULTS.get(name)] * len(self.rows)
+
+    def derive(self) -> None:
+        if self.underived is not None:
+            underived, self.underived = self.underived, None
+            underived(self.values, len(self.rows))
 
     @classmethod
     def of(cls, records: list[OrderRecord]) -> OrderColumns:

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 import imports
 from exportfiles import (
+    jd_order_row,
+    pdd_order_row,
     taobao_item_row,
     taobao_order_row,
     taobao_refund_row,
@@ -17,10 +19,12 @@ from exportfiles import (
     write_taobao_orders_csv,
     write_taobao_orders_xlsx,
     write_taobao_refunds_csv,
+    write_jd_orders_csv,
+    write_pdd_orders_csv,
 )
 from imports.records import OrderColumns, OrderRecord
 from tracker import ingest
-from tracker.ingest import ORDER_FACTS, fact_columns, import_file, merge_order
+from tracker.ingest import ORDER_FACTS, _order_binder, fact_columns, import_file, merge_order, prepare_orders
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
 
 NOW = datetime(2026, 11, 12, 2, 0, tzinfo=timezone.utc)
@@ -443,3 +447,47 @@ def test_postgres_without_the_right_to_turn_triggers_off_imports_with_them(pg_en
             conn.exec_driver_sql("DROP ROLE tracker_plain")
     assert (summary.created, summary.shipments_added) == (3, 3)
     assert seen == [("orders", "origin"), ("shipments", "origin")]
+
+
+DERIVED_FACTS = ("province", "city", "district", "phone_tail", "requested_carriers", "excluded_carriers")
+
+
+def _derivation_files(tmp_path) -> dict[str, object]:
+    messages = ["", "发顺丰", "不要中通", "只发邮政，韵达不到"]
+    taobao = [taobao_order_row(订单编号=str(3900000000000500000 + i), 买家留言=messages[i % 4],
+                               订单备注=["", "别发极兔"][i % 2], 联系手机=["13912345678", "", "12"][i % 3],
+                               收货地址=["新疆 乌鲁木齐市 天山区 解放南路1号(830000)", "北京 北京市 朝阳区 建国路1号",
+                                     "上海上海市浦东新区世纪大道1号", ""][i % 4])
+              for i in range(300)]
+    pdd = [pdd_order_row(买家留言=messages[i % 4], 省=["广东省", "浙江", ""][i % 3], 市=["", "深圳市"][i % 2],
+                         区=["南山区", ""][i % 2]) for i in range(300)]
+    jd = [jd_order_row(订单备注=messages[i % 4], 客户地址=["江西南昌市青山湖区昌东大道1号", "北京北京市朝阳区建国路1号"][i % 2])
+          for i in range(300)]
+    return {"taobao": write_taobao_orders_csv(tmp_path / "ExportOrderList.csv", taobao),
+            "pdd": write_pdd_orders_csv(tmp_path / "pdd_orders.csv", pdd),
+            "jd": write_jd_orders_csv(tmp_path / "jd_orders.csv", jd)}
+
+
+@pytest.mark.parametrize("platform", ["taobao", "pdd", "jd"])
+def test_facts_the_parser_leaves_underived_are_stored_as_the_parser_would_derive_them(engine, tmp_path, platform):
+    """Places from the address (or a province column), phone tails and carrier wishes cannot
+    fail a row, so column batches leave them to the writing process: what it stores equals
+    what the records the same file parses into hold."""
+    path = _derivation_files(tmp_path)[platform]
+    with imports.open_export(path) as export:
+        batches = [b for b in export.records(as_columns=True) if isinstance(b, OrderColumns)]
+        prepared = [prepare_orders(b, export.info.platform, _order_binder("sqlite://")) for b in batches]
+    assert batches and all(b.underived is not None for b in batches)  # the parsing side derived nothing
+    assert all(p.pending and p.places == (platform != "pdd") for p in prepared)
+    with imports.open_export(path) as export:
+        records = [r for r in export.records() if isinstance(r, OrderRecord)]
+    expected = {o_id: facts for o_id, facts in zip(
+        [r.platform_order_id for r in records], zip(*fact_columns(OrderColumns.of(records))))}
+
+    assert run(engine, path, tmp_path).created == 300
+    names = [ORDER_FACTS.index(name) for name in DERIVED_FACTS]
+    stored = {o.platform_order_id: tuple(getattr(o, name) for name in DERIVED_FACTS)
+              for o in orders_by_id(engine).values()}
+    assert stored == {o_id: tuple(facts[i] for i in names) for o_id, facts in expected.items()}
+    values = set(stored.values())
+    assert len({v[0] for v in values}) >= 2 and any(v[4] for v in values) and any(v[5] for v in values)

@@ -38,6 +38,7 @@ from sqlalchemy import Connection, Engine, make_url, select, update
 import imports
 from couriers import carriers
 from imports.cells import ShipmentCells, shipments_column
+from imports.formats import derive_orders
 from imports.records import (ItemRecord, OrderColumns, OrderRecord, RefundRecord, RowError, ShipmentRef,
                              UnchangedRows)
 from tracker import audit
@@ -112,12 +113,35 @@ class ImportSummary:
 
 def fact_columns(batch: OrderColumns) -> list[list]:
     """The stored facts of a batch of order rows, column by column in ``ORDER_FACTS`` order."""
-    phones = batch.column("receiver_phone")
-    return [batch.column(name) for name in ORDER_FIELDS] + [
+    return [batch.column(name) for name in ORDER_FIELDS] + _last_facts(
+        batch.column("receiver_phone"), batch.column("requested_carriers"), batch.column("excluded_carriers"))
+
+
+def _last_facts(phones: list, requested: list, excluded: list) -> list[list]:
+    """The facts after the stored fields: the phone's last four digits, the carriers asked for and refused."""
+    return [
         [p[-4:] if p and len(p) >= 4 and p[-4:].isdigit() else None for p in phones],
-        [",".join(wanted) or None for wanted in batch.column("requested_carriers")],
-        [",".join(refused) or None for refused in batch.column("excluded_carriers")],
+        [",".join(wanted) or None for wanted in requested],
+        [",".join(refused) or None for refused in excluded],
     ]
+
+
+_FIELD_AT = {name: i for i, name in enumerate(ORDER_FIELDS.values())}
+
+
+def derived_facts(fields: list[list], places: bool) -> list[list]:
+    """``fact_columns`` of a batch whose ``LATER_FIELDS`` were left underived, from its stored
+    fields (the text columns the derivation reads are stored as they are).  ``places``: the
+    export has no province column, so province, city and district come from the address."""
+    at = _FIELD_AT
+    v = {name: fields[at[name]] for name in ("receiver_address", "city", "district", "buyer_message", "seller_memo")}
+    if not places:
+        v["province"] = fields[at["province"]]
+    derive_orders(v, len(fields[0]))
+    facts = list(fields)
+    for name in ("province", "city", "district"):
+        facts[at[name]] = v[name]
+    return facts + _last_facts(fields[at["receiver_phone"]], v["requested_carriers"], v["excluded_carriers"])
 
 
 # A shipment as the ingest handles it: (waybill, carrier, carrier_raw, carrier_note).
@@ -202,21 +226,35 @@ class PreparedOrders:
     order_ids: list[str]
     platform: str
     digests: list[str]
-    facts: list[list]  # ORDER_FACTS columns, in stored form
+    facts: list[list]  # ORDER_FACTS columns in stored form; only the ORDER_FIELDS ones while ``pending``
     shipments: Shipments
+    # The LATER_FIELDS are left to the writing process (``derive``): they cannot fail a row,
+    # and the parsing process is an import's critical path.
+    pending: bool = False
+    places: bool = False  # ... and the export has no province column (see ``derived_facts``)
 
     def __len__(self) -> int:
         return len(self.order_ids)
 
+    def derive(self) -> None:
+        if self.pending:
+            self.facts = derived_facts(self.facts, self.places)
+            self.pending = self.places = False
+
     def rows(self) -> list[tuple]:
         """As rows: (shop name, order id, platform, digest, stored facts, shipment refs)."""
+        self.derive()
         return list(zip(self.shops, self.order_ids, repeat(self.platform), self.digests, zip(*self.facts),
                         self.shipments.refs()))
 
     @classmethod
     def joined(cls, parts: list[PreparedOrders]) -> PreparedOrders:
-        whole = cls([], [], parts[0].platform, [], [[] for _ in parts[0].facts],
-                    Shipments.joined([part.shipments for part in parts]))
+        if len({(part.pending, part.places) for part in parts}) > 1:  # facts of different layouts
+            for part in parts:
+                part.derive()
+        first = parts[0]
+        whole = cls([], [], first.platform, [], [[] for _ in first.facts],
+                    Shipments.joined([part.shipments for part in parts]), first.pending, first.places)
         for part in parts:
             whole.shops += part.shops
             whole.order_ids += part.order_ids
@@ -229,27 +267,30 @@ class PreparedOrders:
         ships = self.shipments
         text = [packed_column(c) for c in (self.shops, self.order_ids, self.digests, ships.waybills, ships.carriers,
                                            ships.carriers_raw, *self.facts)]
-        return _unpacked_orders, (self.platform, text, ships.more, ships.cells)
+        return _unpacked_orders, (self.platform, text, ships.more, ships.cells, self.pending, self.places)
 
 
-def _unpacked_orders(platform: str, text: list, more: dict, cells: bool) -> PreparedOrders:
+def _unpacked_orders(platform: str, text: list, more: dict, cells: bool, pending: bool, places: bool) -> PreparedOrders:
     shops, order_ids, digests, waybills, carriers, raws, *facts = map(unpacked_column, text)
-    return PreparedOrders(shops, order_ids, platform, digests, facts, Shipments(waybills, carriers, raws, more, cells))
+    return PreparedOrders(shops, order_ids, platform, digests, facts, Shipments(waybills, carriers, raws, more, cells),
+                          pending, places)
 
 
 def prepare_orders(batch: OrderColumns, platform: str, binder: Binder) -> PreparedOrders:
     """Order rows → their shop names, ids, digests, stored facts and shipments.
 
-    Everything per row that needs no database, column by column: this runs in the
-    parsing process.
+    Everything per row that needs no database and can fail a row, column by column: this
+    runs in the parsing process.  What cannot fail a row (the ``LATER_FIELDS``, waybills,
+    carrier notes) is left to the writing one when the parser left it (see ``Shipments``).
     """
-    facts = binder.stored_columns(fact_columns(batch))
+    pending = batch.underived is not None
+    facts = binder.stored_columns([batch.given(name) for name in ORDER_FIELDS] if pending else fact_columns(batch))
     shipments = batch.column("shipments")
     digests = batch.column("source_digest")
     if None in digests:
         digests = [d or facts_hash((f, s)) for d, f, s in zip(digests, zip(*facts), shipments)]
     return PreparedOrders(batch.column("shop_name"), batch.column("platform_order_id"), platform, digests,
-                          facts, Shipments.of(shipments))
+                          facts, Shipments.of(shipments), pending, pending and "province" not in batch.values)
 
 
 def unchanged_markers(rows: UnchangedRows) -> list[tuple]:
@@ -448,6 +489,7 @@ class _Ingest:
         """Orders prepared by the parser, as columns or as rows (rows: with unchanged markers)."""
         existing = None
         if type(prepared) is PreparedOrders:
+            prepared.derive()
             names = self._shop_ids(prepared.shops)
             shop_ids = [names[name] for name in prepared.shops]
             keys = list(zip(shop_ids, prepared.order_ids))
