@@ -462,10 +462,12 @@ def shipments(waybill_cell: str | None, carrier_cell: str | None) -> tuple[Shipm
     return tuple([ShipmentRef(b, code, raw) for b in bills])
 
 
-def shipments_column(waybill_cells: Sequence[str | None], carrier_cells: Sequence[str | None]) -> list[tuple]:
+def shipments_column(waybill_cells: Sequence[str | None], carrier_cells: Sequence[str | None],
+                     make: Callable[[str, str | None, str], Any] = ShipmentRef) -> list[tuple]:
     """``shipments`` over a batch of rows.  A cell holding one plain number (nearly every
     cell) is checked and paired with its carrier here; anything else goes through
-    ``shipments``."""
+    ``shipments``.  Each shipment is ``make(waybill, carrier code, carrier text)``: a
+    writer makes the tuples it stores without a ShipmentRef on the way."""
     codes: dict[str, str | None] = {}  # a batch names a handful of carriers
     waybill = _WAYBILL.fullmatch
     out: list[tuple] = []
@@ -475,9 +477,10 @@ def shipments_column(waybill_cells: Sequence[str | None], carrier_cells: Sequenc
         elif cell.isalnum() and cell.isascii():
             raw = raw or ""
             code = codes[raw] if raw in codes else codes.setdefault(raw, carrier_code(raw))
-            out.append((ShipmentRef(cell, code, raw),) if waybill(cell) else ())
+            out.append((make(cell, code, raw),) if waybill(cell) else ())
         else:
-            out.append(shipments(cell, raw))
+            found = shipments(cell, raw)
+            out.append(found if make is ShipmentRef else tuple([make(*ref) for ref in found]))
     return out
 
 

@@ -491,3 +491,18 @@ def test_facts_the_parser_leaves_underived_are_stored_as_the_parser_would_derive
     assert stored == {o_id: tuple(facts[i] for i in names) for o_id, facts in expected.items()}
     values = set(stored.values())
     assert len({v[0] for v in values}) >= 2 and any(v[4] for v in values) and any(v[5] for v in values)
+
+
+def test_a_waybill_of_digits_gets_the_note_its_shape_gets():
+    """``carrier_note`` takes a number whose tail is all ASCII digits by its head and length:
+    the same note the shape (digits as 9) gets, for every carrier and kind of number."""
+    from tracker.ingest import _DIGITS_AS_9, _pattern_note, carrier_note
+
+    numbers = ["YT1234567890123", "73100000000001", "SF1234567890", "JT00012345", "9876543210", "1234567890123",
+               "JDVA00000000001", "YT12345678901-1", "75١٢٣٤٥٦٧٨٩", "DPK123456789012", "12"]
+    for carrier in ("yto", "zto", "sf", "jt", "ems", "jd", "yunda"):
+        for number in numbers:
+            shape = number[:2] + number[2:].translate(_DIGITS_AS_9)
+            assert carrier_note(number, carrier) == _pattern_note(carrier, shape), (carrier, number)
+    assert any(carrier_note(number, "yto") for number in numbers)  # some numbers do not fit
+    assert carrier_note("YT1234567890123", "yto") is None

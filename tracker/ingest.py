@@ -149,7 +149,11 @@ Ref = tuple[str, str | None, str | None, str | None]
 
 
 def shipment_ref(ref: ShipmentRef) -> Ref:
-    return (ref.waybill, ref.carrier, ref.carrier_raw or None, carrier_note(*ref))
+    return _ref(*ref)
+
+
+def _ref(waybill: str, carrier: str | None, carrier_raw: str | None) -> Ref:
+    return (waybill, carrier, carrier_raw or None, carrier_note(waybill, carrier, carrier_raw))
 
 
 _NO_SHIPMENT = (None, None, None)
@@ -187,10 +191,10 @@ class Shipments:
     def refs(self) -> list[tuple[Ref, ...]]:
         """Each row's shipments as written."""
         if self.cells:
-            return [tuple(map(shipment_ref, s)) if s else () for s in shipments_column(self.waybills, self.carriers)]
+            return shipments_column(self.waybills, self.carriers, make=_ref)
         note = carrier_note
         refs = [((w, c, r or None, note(w, c, r)),) if w is not None else ()
-                for w, c, r in zip(self.waybills, self.carriers, self.carriers_raw)]
+                for w, c, r in zip(self.waybills, self.carriers, self.carriers_raw)]  # ``_ref``, inlined
         for i, rest in self.more.items():
             refs[i] += tuple(map(shipment_ref, rest))
         return refs
@@ -321,12 +325,20 @@ def carrier_note(waybill: str, carrier: str | None, carrier_raw: str | None = ""
         if carrier_raw:
             return f"未识别的快递公司：{carrier_raw} (unknown carrier)"
         return None
-    return _pattern_note(carrier, waybill[:2] + waybill[2:].translate(_DIGITS_AS_9))
+    tail = waybill[2:]
+    if tail.isdigit() and tail.isascii():  # nearly every number: its shape is its head and length
+        return _digits_note(carrier, waybill[:2], len(tail))
+    return _pattern_note(carrier, waybill[:2] + tail.translate(_DIGITS_AS_9))
 
 
 # Carrier patterns look at the first two characters literally and at digits only as \d
 # after that, so every number of one shape gets the same note: computed once per shape.
 _DIGITS_AS_9 = str.maketrans("0123456789", "9999999999")
+
+
+@lru_cache(maxsize=8192)
+def _digits_note(carrier: str, head: str, digits: int) -> str | None:
+    return _pattern_note(carrier, head + "9" * digits)
 
 
 @lru_cache(maxsize=8192)
@@ -493,14 +505,17 @@ class _Ingest:
             names = self._shop_ids(prepared.shops)
             shop_ids = [names[name] for name in prepared.shops]
             keys = list(zip(shop_ids, prepared.order_ids))
-            existing = self._stored(keys)
-            if not existing and len(set(keys)) == len(keys):  # a first import's chunk: all new, each once
+            slots = _created_slots(keys)
+            existing = self._stored(keys, slots)
+            # (order ids hash once: their hashes are cached, a key's is not)
+            once = len(set(prepared.order_ids if len(names) == 1 else keys)) == len(keys)
+            if not existing and once:  # a first import's chunk: all new, each once
                 ids = self.orders.reserve_ids(len(keys))
                 with self._own_parents.writing():
                     self.orders.write(zip(ids, shop_ids, repeat(prepared.platform), prepared.order_ids,
                                           *prepared.facts, prepared.digests))
                     self._add_shipments(dict(zip(ids, prepared.shipments.refs())))
-                self._remember_created(keys)
+                self._remember_created(keys, slots)
                 self.summary.created += len(keys)
                 return
             prepared = prepared.rows()
@@ -509,7 +524,7 @@ class _Ingest:
         for row in prepared:  # a file may repeat an order; the later row wins
             latest[(shop_ids[row[0]], row[1])] = row
         if existing is None:
-            existing = self._stored(list(latest))
+            existing = self._stored(list(latest), _created_slots(latest))
         self.summary.unchanged += len(prepared) - len(latest)
         new_rows, changed = [], []
         for key, row in latest.items():
@@ -528,23 +543,24 @@ class _Ingest:
                 self.orders.write((row_id, shop, platform, oid, *facts, digest) for row_id, ((shop, oid), (
                     _n, _o, platform, digest, facts, _r)) in zip(ids, new_rows))
                 self._add_shipments({oid: row[5] for oid, (_key, row) in zip(ids, new_rows)})
-            self._remember_created([key for key, _row in new_rows])
+            new_keys = [key for key, _row in new_rows]
+            self._remember_created(new_keys, _created_slots(new_keys))
             self.summary.created += len(new_rows)
         if changed:
             self._update_orders(changed)
 
-    def _stored(self, keys: list[tuple[int, str]]) -> dict[tuple, tuple]:
+    def _stored(self, keys: list[tuple[int, str]], slots: list[int]) -> dict[tuple, tuple]:
         """(id, source hash) of the orders stored under these (shop id, order id) keys; only the
-        keys that may be stored are looked up (see ``_created``)."""
+        keys that may be stored are looked up (see ``_created``; ``slots``: ``_created_slots``)."""
         empty, created = self._empty_shops, self._created
-        maybe = [key for key in keys if key[0] not in empty or created[hash(key) % CREATED_SLOTS]]
+        maybe = [key for key, slot in zip(keys, slots) if key[0] not in empty or created[slot]]
         return self.orders.lookup(("shop_id", "platform_order_id"), maybe, ("source_hash",)) if maybe else {}
 
-    def _remember_created(self, keys: list[tuple[int, str]]) -> None:
+    def _remember_created(self, keys: list[tuple[int, str]], slots: list[int]) -> None:
         empty, created = self._empty_shops, self._created
-        for key in keys:
+        for key, slot in zip(keys, slots):
             if key[0] in empty:
-                created[hash(key) % CREATED_SLOTS] = 1
+                created[slot] = 1
 
     def _update_orders(self, changed: list[tuple[int, tuple]]) -> None:
         """Merge a newer export's facts into known orders (all values in stored form)."""
@@ -786,6 +802,10 @@ def import_file(
 
 
 CREATED_SLOTS = 1 << 24  # see _Ingest._created
+
+
+def _created_slots(keys: Iterable[tuple[int, str]]) -> list[int]:
+    return [hash(key) % CREATED_SLOTS for key in keys]
 
 # Files at least this big are parsed in a second process while this one writes.
 PARSE_IN_CHILD_BYTES = 8_000_000
