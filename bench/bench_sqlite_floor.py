@@ -45,25 +45,25 @@ def fresh_engine(path: Path):
 def record_import(csv_path: Path, recording: Path) -> float:
     """Import ``csv_path`` into a fresh file, pickling each statement the writer executes."""
     engine = fresh_engine(OUT / "floor-import.sqlite3")
-    write = BulkTable.write
+    insert_rows = BulkTable._insert_rows
     with recording.open("wb") as out:
         @event.listens_for(engine, "before_cursor_execute")
         def record(_conn, _cursor, statement, parameters, _context, executemany):
             pickle.dump((statement, parameters, executemany), out, protocol=pickle.HIGHEST_PROTOCOL)
 
-        def record_write(table: BulkTable, rows) -> None:  # bulk rows go through the driver's cursor
+        def record_insert(table: BulkTable, sql: str, rows) -> None:  # bulk rows go through the driver's cursor
             rows = list(rows)
             if rows:
-                pickle.dump((table._insert_sql, rows, True), out, protocol=pickle.HIGHEST_PROTOCOL)
-            write(table, rows)
+                pickle.dump((sql, rows, True), out, protocol=pickle.HIGHEST_PROTOCOL)
+            insert_rows(table, sql, rows)
 
-        BulkTable.write = record_write
+        BulkTable._insert_rows = record_insert
         try:
             started = time.perf_counter()
             import_file(engine, csv_path, max_bytes=10**11, reports_dir=OUT / "reports")
             seconds = time.perf_counter() - started
         finally:
-            BulkTable.write = write
+            BulkTable._insert_rows = insert_rows
     engine.dispose()
     return seconds
 

@@ -135,6 +135,49 @@ def test_fixed_values_go_into_every_row_inserted_and_updated(engine):
                                             ("c", "it's '; --", True, Decimal("12.50"), at, None)]
 
 
+def test_rows_written_as_columns_land_whole_and_sqlite_binds_no_column_of_only_nones(engine, monkeypatch):
+    """``write_columns`` stores what ``write`` stores; on SQLite a column with no value in any
+    row is NULL in the statement, not bound row by row — not a column of "" or 0, nor one
+    with a single value among its Nones; and NULL, not the column's default."""
+    from itertools import repeat
+
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+    table = Table("bulk_columns", MetaData(), Column("id", Integer, primary_key=True), Column("a", String(5)),
+                  Column("b", String(5)), Column("c", Integer), Column("d", String(5)), Column("e", String(5)),
+                  Column("f", String(5), server_default="x"), Column("batch", Integer))
+    table.create(engine)
+    statements: list[tuple[str, int]] = []  # SQLite: each insert and the width of the rows it binds
+    real = bulk.BulkTable._insert_rows
+
+    def insert_rows(self, sql, rows):
+        rows = list(rows)
+        statements.append((sql, len(rows[0])))
+        real(self, sql, rows)
+
+    monkeypatch.setattr(bulk.BulkTable, "_insert_rows", insert_rows)
+    try:
+        with engine.begin() as conn:
+            rows = bulk.BulkTable(conn, table, ("a", "b", "c", "d", "e", "f"), fixed={"batch": 7})
+            ids = rows.reserve_ids(3)
+            rows.write_columns([ids, ["x", "y", "z"], [None, None, None], [0, 0, 0], ["", "", ""],
+                                [None, "v", None], repeat("k")])
+            more = rows.reserve_ids(2)
+            rows.write_columns([more, [None, None], ["p", "q"], [None, None], [None, None], [None, None],
+                                [None, None]])
+        with engine.connect() as conn:
+            got = [tuple(r) for r in conn.execute(table.select().order_by(table.c.id))]
+    finally:
+        table.drop(engine)
+    assert [r[1:] for r in got] == [("x", None, 0, "", None, "k", 7), ("y", None, 0, "", "v", "k", 7),
+                                    ("z", None, 0, "", None, "k", 7), (None, "p", None, None, None, None, 7),
+                                    (None, "q", None, None, None, None, 7)]
+    if engine.dialect.name == "sqlite":
+        assert statements == [
+            ("INSERT INTO bulk_columns (id, a, b, c, d, e, f, batch) VALUES (?, ?, NULL, ?, ?, ?, ?, 7)", 6),
+            ("INSERT INTO bulk_columns (id, a, b, c, d, e, f, batch) VALUES (?, NULL, ?, NULL, NULL, NULL, NULL, 7)", 2)]
+
+
 def test_lookup_and_stored_as_probe_by_natural_key_in_chunks_and_per_first_key(engine):
     """``lookup`` reads rows back by (first, second) key; ``stored_as`` answers, per position,
     whether the stored row holds exactly the given value — across query chunks and keys."""

@@ -141,8 +141,9 @@ class BulkTable:
         else:  # SQLite: shared values are part of the statements, so no row has to carry them
             self._fixed = ()
             literals = [_sqlite_literal(v) for v in fixed_values]
-            marks = ", ".join(["?"] * (len(self.columns) + 1) + literals)
-            self._insert_sql = f"INSERT INTO {table.name} (id, {names}) VALUES ({marks})"
+            self._fixed_sql = (tuple(fixed), tuple(literals))
+            self._inserts: dict[tuple[int, ...], str] = {}
+            self._insert_sql = self._insert_without(())
             sets = [f"{name} = ?" for name in self.columns] + [f"{n} = {v}" for n, v in zip(fixed, literals)]
         self._update_sql = f"UPDATE {table.name} SET {', '.join(sets)} WHERE id = {self.mark}"
 
@@ -188,8 +189,34 @@ class BulkTable:
                 for row in rows:
                     copy.write_row(row + fixed)
         else:
-            with closing(self.conn.connection.dbapi_connection.cursor()) as cursor:
-                cursor.executemany(self._insert_sql, rows)
+            self._insert_rows(self._insert_sql, rows)
+
+    def _insert_rows(self, sql: str, rows: Iterable[tuple]) -> None:
+        """SQLite: ``sql`` over ``rows`` through the driver's own cursor."""
+        with closing(self.conn.connection.dbapi_connection.cursor()) as cursor:
+            cursor.executemany(sql, rows)
+
+    def write_columns(self, columns: Sequence[Iterable]) -> None:
+        """``write`` of rows given column by column: ids, then ``columns``.
+
+        SQLite: a column that holds no value in any row (a field the export lacks, say) is
+        NULL in the statement itself, not bound as a NULL row by row (the driver takes each
+        None through its adapter registry).
+        """
+        if self.is_postgres:
+            self.write(zip(*columns))
+            return
+        absent = tuple(i for i, c in enumerate(columns) if type(c) is list and _no_value(c))
+        sql = self._inserts.get(absent) or self._insert_without(absent)
+        self._insert_rows(sql, zip(*[c for i, c in enumerate(columns) if i not in absent]))
+
+    def _insert_without(self, absent: tuple[int, ...]) -> str:
+        """SQLite: the insert with NULL for the columns at ``absent`` (0 is the id) instead of a mark."""
+        fixed, literals = self._fixed_sql
+        names = ", ".join(("id", *self.columns, *fixed))
+        marks = ", ".join(["NULL" if i in absent else "?" for i in range(len(self.columns) + 1)] + list(literals))
+        sql = self._inserts[absent] = f"INSERT INTO {self.table.name} ({names}) VALUES ({marks})"
+        return sql
 
     def update(self, rows: Iterable[tuple[int, Sequence[Any]]], *, bound: bool = False) -> None:
         """Update rows given as (id, values in ``columns`` order)."""
@@ -413,6 +440,11 @@ class WriteBehind:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def _no_value(column: list) -> bool:
+    """Only Nones (the first test fails fast on nearly every other column)."""
+    return column[0] is None and not any(column) and column.count(None) == len(column)
 
 
 def _as_is(values: Sequence[Any]) -> Sequence[Any]:

@@ -512,8 +512,8 @@ class _Ingest:
             if not existing and once:  # a first import's chunk: all new, each once
                 ids = self.orders.reserve_ids(len(keys))
                 with self._own_parents.writing():
-                    self.orders.write(zip(ids, shop_ids, repeat(prepared.platform), prepared.order_ids,
-                                          *prepared.facts, prepared.digests))
+                    self.orders.write_columns([ids, shop_ids, repeat(prepared.platform), prepared.order_ids,
+                                               *prepared.facts, prepared.digests])
                     self._add_shipments(dict(zip(ids, prepared.shipments.refs())))
                 self._remember_created(keys, slots)
                 self.summary.created += len(keys)
