@@ -35,6 +35,8 @@ def test_a_column_comes_back_as_it_was(column):
 
 def test_text_columns_cross_as_one_string_and_the_rest_as_lists():
     assert type(packed_column(["a", None, "b"])) is str
+    assert type(packed_column([None, "", None])) is str
+    assert packed_column([None] * 3) == [None] * 3  # nothing to join: pickled as it is
     assert type(packed_column([1, None])) is list
     assert type(packed_column(["a\x1fb"])) is list
 

@@ -39,6 +39,8 @@ def packed_column(values: list) -> str | list:
         joined = _SEPARATOR.join(values)  # most columns hold no None
         has_none = False
     except TypeError:
+        if not any(values) and values.count(None) == len(values):
+            return values  # no value at all (a field the export lacks): a byte a value as it is
         try:
             joined = _SEPARATOR.join([_NONE if v is None else v for v in values])
         except TypeError:  # numbers: pickled as they are
