@@ -7,8 +7,11 @@ never converts a value by hand and a new platform is one new table.
 
     header row ─► plan: (field, column index, converter) for every known column
     rows, in batches, column by column ─► converted columns ─► the kind's builder: status,
-        waybills, province, carrier wishes ─► OrderRecord | ItemRecord | RefundRecord
-        (a row without its id, or with a cell its converter refuses, becomes a RowError)
+        waybills ─► orders: ``derive_orders`` (province from the address, carrier wishes)
+        ─► OrderRecord | ItemRecord | RefundRecord
+        (a row without its id, or with a cell its converter refuses, becomes a RowError;
+        a batch of orders as ``OrderColumns`` leaves waybill cells and ``derive_orders``
+        to whoever reads them: they cannot fail a row)
 
 Pseudo fields that are not record attributes: ``status`` (the raw status text),
 ``waybill`` + ``carrier`` (separate columns, several waybills per cell allowed),

@@ -2,7 +2,8 @@
 
     file ─► imports.open_export ─► records, row errors ─► chunks of 2,000 records
             (in a second process for files over 8 MB: it parses and prepares rows for
-             writing while this one writes; ``ParseInChild``)
+             writing while this one writes, and leaves what cannot fail a row — places,
+             carrier wishes, waybills — to this one; ``ParseInChild``, ``PreparedOrders``)
       orders    (shop, order id) known?  no → insert · facts changed → merge + update · else unchanged
       shipments waybills an order names: new → insert (due for polling at once);
                 no longer named by a newer export → superseded
@@ -284,8 +285,9 @@ def prepare_orders(batch: OrderColumns, platform: str, binder: Binder) -> Prepar
     """Order rows → their shop names, ids, digests, stored facts and shipments.
 
     Everything per row that needs no database and can fail a row, column by column: this
-    runs in the parsing process.  What cannot fail a row (the ``LATER_FIELDS``, waybills,
-    carrier notes) is left to the writing one when the parser left it (see ``Shipments``).
+    runs in the parsing process.  What cannot fail a row and the parser left undone (the
+    ``LATER_FIELDS``, waybill cells: see ``OrderColumns.underived``, ``ShipmentCells``) is
+    done by the writing one (``PreparedOrders.derive``, ``Shipments.refs``), carrier notes too.
     """
     pending = batch.underived is not None
     facts = binder.stored_columns([batch.given(name) for name in ORDER_FIELDS] if pending else fact_columns(batch))
@@ -806,6 +808,7 @@ CREATED_SLOTS = 1 << 24  # see _Ingest._created
 
 def _created_slots(keys: Iterable[tuple[int, str]]) -> list[int]:
     return [hash(key) % CREATED_SLOTS for key in keys]
+
 
 # Files at least this big are parsed in a second process while this one writes.
 PARSE_IN_CHILD_BYTES = 8_000_000
