@@ -8,19 +8,23 @@ from tracker import bulk
 from tracker.bulk import WriteBehind
 
 
-def test_write_behind_flushes_the_file_once_it_exists_and_stops_cleanly(tmp_path, monkeypatch):
-    log = tmp_path / "db.sqlite3-wal"
+def test_write_behind_flushes_each_file_once_it_exists_and_stops_cleanly(tmp_path, monkeypatch):
+    log, database = tmp_path / "db.sqlite3-wal", tmp_path / "db.sqlite3"
     flushed = []
     real = os.fdatasync
     monkeypatch.setattr(bulk.os, "fdatasync", lambda fd: (flushed.append(os.fstat(fd).st_ino), real(fd)))
-    with WriteBehind(str(log), every=0.01) as behind:
+    with WriteBehind(str(log), str(database), every=0.01) as behind:
         time.sleep(0.05)
-        assert flushed == []  # nothing to flush before the file is there
+        assert flushed == []  # nothing to flush before a file is there
         log.write_bytes(b"x" * 4096)
         deadline = time.monotonic() + 5
         while not flushed and time.monotonic() < deadline:
             time.sleep(0.01)
-    assert flushed and set(flushed) == {log.stat().st_ino}
+        assert set(flushed) == {log.stat().st_ino}
+        database.write_bytes(b"y" * 4096)
+        while len(set(flushed)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert set(flushed) == {log.stat().st_ino, database.stat().st_ino}
     assert not behind._thread.is_alive()
     count = len(flushed)
     time.sleep(0.05)
@@ -28,17 +32,28 @@ def test_write_behind_flushes_the_file_once_it_exists_and_stops_cleanly(tmp_path
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # PostgreSQL: no log file of ours
-def test_a_big_sqlite_import_flushes_its_log_as_it_goes(engine, tmp_path, monkeypatch):
+def test_a_big_sqlite_import_flushes_its_log_and_file_through_the_commit(engine, tmp_path, monkeypatch):
+    from sqlalchemy import func, select
+
     from exportfiles import taobao_order_row, write_taobao_orders_csv
     from tracker import ingest
+    from tracker.models import ImportBatch
 
-    started = []
+    started, committed_at_stop = [], []
     monkeypatch.setattr(ingest, "PARSE_IN_CHILD_BYTES", 0)
     monkeypatch.setattr(ingest.WriteBehind, "__enter__",
-                        lambda self, real=ingest.WriteBehind.__enter__: (started.append(self.path), real(self))[1])
+                        lambda self, real=ingest.WriteBehind.__enter__: (started.append(self.paths), real(self))[1])
+
+    def stop(self, *exc, real=ingest.WriteBehind.__exit__):
+        with engine.connect() as conn:  # another connection sees only what is committed
+            committed_at_stop.append(conn.execute(select(func.count()).select_from(ImportBatch)).scalar_one())
+        real(self, *exc)
+
+    monkeypatch.setattr(ingest.WriteBehind, "__exit__", stop)
     path = write_taobao_orders_csv(tmp_path / "a.csv", [taobao_order_row()])
     ingest.import_file(engine, path, max_bytes=10**9, reports_dir=tmp_path / "r")
-    assert started == [engine.url.database + "-wal"]
+    assert started == [(engine.url.database + "-wal", engine.url.database)]
+    assert committed_at_stop == [1]  # it ran on through the commit's checkpoint
 
 
 def test_binder_columns_store_each_value_as_the_column_type_does_remembered_or_not(monkeypatch):

@@ -12,7 +12,7 @@
     batch row and counts go in the same transaction, so a crash or kill leaves the
     database as it was before the file; row errors go to a CSV report next to it.
     On SQLite a big first load builds most indexes at the end (``defer_indexes``) and
-    flushes the write-ahead log as it grows (``WriteBehind``).
+    flushes the write-ahead log and the database file as they grow (``WriteBehind``).
 
 A newer export never moves an order backwards: a stale file re-imported after a newer
 one keeps 交易成功 and the times already known (see ``merge_order``).
@@ -755,7 +755,9 @@ def import_file(
         report = _ErrorReport(reports_dir)
         batch_id = None
         try:
-            with engine.connect() as conn, parents_known(conn), conn.begin():
+            # the flushing spans the commit: its checkpoint writes the database file
+            with _write_behind(engine) if big else contextlib.nullcontext(), engine.connect() as conn, \
+                    parents_known(conn), conn.begin():
                 if conn.dialect.name == "postgresql":
                     # The planner's statistics cannot see this transaction's own rows: to it the
                     # tables stay as small as before the import, and lookups by key would turn
@@ -768,7 +770,7 @@ def import_file(
                 summary = ImportSummary(str(path), info.format, info.platform, batch_id)
                 ingest = _Ingest(conn, summary, info.platform, shop, report, now)
                 handler = {"orders": ingest.add_orders, "items": ingest.add_items, "refunds": ingest.add_refunds}[info.kind]
-                with few_collections(), _write_behind(engine) if big else contextlib.nullcontext():
+                with few_collections():
                     for prepared, errors, fraction in source.chunks():
                         if not summary.rows_read and info.kind == "orders":
                             ingest.defer_indexes((len(prepared) + len(errors)) / max(fraction, 1e-9))
@@ -1010,10 +1012,11 @@ def _parse_into(job: dict, out) -> None:
 
 
 def _write_behind(engine: Engine) -> contextlib.AbstractContextManager:
-    """Into a SQLite file: its write-ahead log flushed as it grows (see ``WriteBehind``)."""
+    """Into a SQLite file: its write-ahead log and the file itself flushed as they grow (see
+    ``WriteBehind``)."""
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:":
-        return WriteBehind(database + "-wal")
+        return WriteBehind(database + "-wal", database)
     return contextlib.nullcontext()
 
 
