@@ -448,7 +448,7 @@ class WriteBehind:
 
 def _no_value(column: list) -> bool:
     """Only Nones (the first test fails fast on nearly every other column)."""
-    return column[0] is None and not any(column) and column.count(None) == len(column)
+    return bool(column) and column[0] is None and not any(column) and column.count(None) == len(column)
 
 
 def _as_is(values: Sequence[Any]) -> Sequence[Any]:
