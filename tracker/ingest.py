@@ -135,9 +135,9 @@ def derived_facts(fields: list[list], places: bool) -> list[list]:
     fields (the text columns the derivation reads are stored as they are).  ``places``: the
     export has no province column, so province, city and district come from the address."""
     at = _FIELD_AT
-    v = {name: fields[at[name]] for name in ("receiver_address", "city", "district", "buyer_message", "seller_memo")}
-    if not places:
-        v["province"] = fields[at["province"]]
+    # every stored field under its record name, as the parser had it: what derivation reads
+    # is whatever ``derive_orders`` reads; without a province column there was no province
+    v = {record: fields[at[column]] for record, column in ORDER_FIELDS.items() if record != "province" or not places}
     derive_orders(v, len(fields[0]))
     facts = list(fields)
     for name in ("province", "city", "district"):
