@@ -1,11 +1,12 @@
-"""The import's bulk helpers: write-behind flushing of SQLite's log."""
+"""The import's bulk helpers: write-behind flushing of SQLite's log, work behind the parsing."""
 import os
+import threading
 import time
 
 import pytest
 
 from tracker import bulk
-from tracker.bulk import WriteBehind
+from tracker.bulk import WorkBehind, WorkHere, WriteBehind
 
 
 def test_write_behind_flushes_each_file_once_it_exists_and_stops_cleanly(tmp_path, monkeypatch):
@@ -215,3 +216,75 @@ def test_lookup_and_stored_as_probe_by_natural_key_in_chunks_and_per_first_key(e
         table.drop(engine)  # the PostgreSQL test database outlives the test
     assert same == {0, 3} | {6 + i for i in range(1200) if i % 3}
     assert found == {(1, "c1199"): (ids[1199], "d1199"), (2, "c0"): (ids[1200], "d0")}
+
+
+def test_work_behind_runs_each_call_in_order_on_its_own_thread_up_to_its_depth_behind():
+    done, threads, release = [], set(), threading.Event()
+
+    def step(i):
+        release.wait(5)
+        threads.add(threading.get_ident())
+        done.append(i)
+
+    with WorkBehind(depth=2) as work:
+        work.run(step, 0)  # taken up at once, then waits for the release
+        work.run(step, 1)
+        work.run(step, 2)
+        handing = threading.Thread(target=work.run, args=(step, 3))
+        handing.start()
+        handing.join(0.3)
+        assert handing.is_alive() and done == []  # a third call waiting: the caller waits for room
+        release.set()
+        handing.join(5)
+        work.run(step, 4)
+    assert done == [0, 1, 2, 3, 4]  # all done by the end of the block
+    assert threads and threading.get_ident() not in threads
+
+
+class Refused(Exception):
+    pass
+
+
+def test_work_behind_stops_at_the_first_error_and_raises_it_in_the_caller():
+    done = []
+
+    def step(i):
+        if i == 1:
+            raise Refused(i)
+        done.append(i)
+
+    work = WorkBehind(depth=1)
+    work.run(step, 0)
+    work.run(step, 1)
+    with pytest.raises(Refused):
+        for i in range(2, 100):  # the error surfaces at a later run, or else at finish
+            work.run(step, i)
+        work.finish()
+    with pytest.raises(Refused):
+        work.finish()  # and stays raised
+    assert done == [0]
+
+
+def test_work_behind_leaving_on_an_error_of_the_caller_drops_what_is_still_queued():
+    done, release = [], threading.Event()
+
+    def step(i):
+        release.wait(5)
+        done.append(i)
+
+    with pytest.raises(UnicodeDecodeError):  # an error that cannot be made without arguments
+        with WorkBehind(depth=3) as work:
+            for i in range(3):
+                work.run(step, i)
+            threading.Timer(0.1, release.set).start()
+            b"\xff".decode()
+    assert done == [0]  # the call under way ends; none starts after it
+    assert not work._thread.is_alive()
+
+
+def test_work_here_makes_each_call_at_once():
+    done = []
+    with WorkHere() as work:
+        work.run(done.append, 1)
+        assert done == [1]
+        work.finish()

@@ -1,11 +1,14 @@
 """What crosses the pipe to and from the second interpreter comes out as it went in."""
 import io
+import os
 import pickle
+import queue
+import time
 from decimal import Decimal
 
 import pytest
 
-from tracker.childproc import packed_column, read_message, unpacked_column, write_message
+from tracker.childproc import PIPE_BYTES, ReadAhead, packed_column, read_message, unpacked_column, write_message
 from imports import ShipmentRef
 from imports.cells import ShipmentCells, shipments_column
 from tracker.ingest import PreparedOrders, Shipments, shipment_ref
@@ -127,3 +130,85 @@ def test_the_parsing_process_starts_without_loading_the_migration_tool():
     code = "import sys, tracker.ingest; print('alembic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def _pipe():
+    read_fd, write_fd = os.pipe()
+    return os.fdopen(read_fd, "rb"), os.fdopen(write_fd, "wb")
+
+
+def _settled(check, seconds=5.0):
+    """Waits until ``check()`` holds (the reading thread is in another thread's hands)."""
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return check()
+
+
+def test_read_ahead_hands_over_each_message_in_order_and_none_at_the_end():
+    stream, out = _pipe()
+    messages = ReadAhead(stream)
+    with pytest.raises(queue.Empty):
+        messages.get(block=False)  # nothing written yet
+    for i in range(5):
+        write_message(out, ("chunk", i))
+    out.close()
+    assert [pickle.loads(messages.get()) for _ in range(5)] == [("chunk", i) for i in range(5)]
+    assert messages.get() is None
+    messages.close()
+    stream.close()
+
+
+def test_read_ahead_holds_no_more_than_its_depth_and_closes_while_full():
+    stream, out = _pipe()
+    messages = ReadAhead(stream, depth=2)
+    for i in range(6):
+        write_message(out, i)
+    out.flush()
+    assert _settled(lambda: messages._messages.full())
+    time.sleep(0.3)  # time enough to read on, were it not bounded
+    assert messages._messages.qsize() == 2
+    assert pickle.loads(messages.get()) == 0  # taking one makes room for one more
+    assert _settled(lambda: messages._messages.full())
+    assert [pickle.loads(messages.get()) for _ in range(2)] == [1, 2]
+    messages.close(timeout=5)  # the child is gone: the thread stops without handing over the rest
+    assert not messages._thread.is_alive()
+    out.close()
+    stream.close()
+
+
+def test_a_message_cut_short_by_the_child_dying_is_the_end_not_a_message():
+    stream, out = _pipe()
+    messages = ReadAhead(stream)
+    write_message(out, "whole")
+    data = pickle.dumps("cut short" * 100)
+    out.write(len(data).to_bytes(8, "little") + data[:40])
+    out.close()
+    assert pickle.loads(messages.get()) == "whole"
+    assert messages.get() is None
+    messages.close(timeout=5)
+    assert not messages._thread.is_alive()
+    stream.close()
+
+
+def test_a_child_pipe_is_widened_where_the_system_allows():
+    fcntl = pytest.importorskip("fcntl")
+    stream, out = _pipe()
+    messages = ReadAhead(stream)
+    with open("/proc/sys/fs/pipe-max-size") as limit:
+        allowed = int(limit.read())
+    assert fcntl.fcntl(stream.fileno(), fcntl.F_GETPIPE_SZ) == min(PIPE_BYTES, allowed)
+    out.close()
+    messages.close(timeout=5)
+    stream.close()
+
+
+def test_shipment_refs_are_made_once_and_leave_the_comparison_alone():
+    prepared = PreparedOrders([None] * 2, ["1", "2"], "taobao", ["d1", "d2"], [["s", "s"]],
+                              Shipments.of([(YT,), (ZTO, UNKNOWN)]))
+    fresh = pickle.loads(pickle.dumps(prepared))
+    prepared.complete()
+    refs = prepared.shipments.refs()
+    assert refs is prepared.shipments.refs()
+    assert prepared == fresh and prepared.rows() == fresh.rows()
+    assert refs == [(shipment_ref(YT),), (shipment_ref(ZTO), shipment_ref(UNKNOWN))]

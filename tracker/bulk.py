@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import gc
 import os
+import queue
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from decimal import Decimal
+from functools import partial
 from itertools import chain
 from typing import Any
 
@@ -444,6 +446,77 @@ class WriteBehind:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class WorkBehind:
+    """A connection's work done in order on a thread of its own, up to ``depth`` calls behind
+    the thread that hands it over, which meanwhile prepares what comes next.
+
+    PostgreSQL: ``COPY`` hands the rows to the server, then waits while it stores them and
+    keeps the indexes (most of a chunk's time), and waiting releases the interpreter's lock;
+    so the chunk after is unpickled and prepared in that time instead of after it.  The
+    connection is used by one thread at a time: the caller must not touch it between the
+    first ``run`` and ``finish``.  The first error ends the work (later calls are dropped,
+    the transaction is aborted anyway) and is raised in the caller, by ``run`` or ``finish``.
+    """
+
+    def __init__(self, depth: int = 2):
+        self._calls: queue.Queue = queue.Queue(depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while (call := self._calls.get()) is not None:
+            if self._error is None:
+                try:
+                    call()
+                except BaseException as err:  # noqa: BLE001 - raised in the calling thread
+                    self._error = err
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._raise()
+        self._calls.put(partial(fn, *args))
+
+    def finish(self) -> None:
+        """Wait for the calls handed over; raise the first one's error."""
+        if self._thread.is_alive():
+            self._calls.put(None)
+            self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> WorkBehind:
+        return self
+
+    def __exit__(self, exc_type, exc, _tb) -> None:
+        if exc_type is None:
+            self.finish()
+            return
+        self._error = self._error or exc  # drop what is still queued, then wait for the call under way
+        if self._thread.is_alive():
+            self._calls.put(None)
+            self._thread.join()
+
+
+class WorkHere:
+    """``WorkBehind``'s interface, each call made at once (SQLite: its writes hold the
+    interpreter's lock, so a second thread would only wait for it; small imports)."""
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> None:
+        fn(*args)
+
+    def finish(self) -> None:
+        pass
+
+    def __enter__(self) -> WorkHere:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        pass
 
 
 def _no_value(column: list) -> bool:

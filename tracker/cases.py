@@ -49,7 +49,6 @@ import pickle
 import queue
 import subprocess
 import sys
-import threading
 import time as clock
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field, fields
@@ -62,7 +61,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text
 
 from tracker import triage
 from tracker.bulk import few_collections
-from tracker.childproc import picklable, read_message, read_raw, write_message
+from tracker.childproc import ReadAhead, picklable, read_message, write_message
 from tracker.classify import (
     DAMAGE_CODES,
     DAMAGE_MARKS,
@@ -600,18 +599,8 @@ class _Helper:
         self._child = subprocess.Popen([sys.executable, "-m", "tracker.cases"], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, env=env)
         self.outstanding = 0
-        self._results: queue.SimpleQueue = queue.SimpleQueue()
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
+        self._results = ReadAhead(self._child.stdout)
         self._put(setup)
-
-    def _drain(self) -> None:
-        stream = self._child.stdout
-        while True:
-            data = read_raw(stream)
-            self._results.put(data)
-            if data is None:
-                return
 
     def _put(self, obj) -> None:
         try:
@@ -637,7 +626,7 @@ class _Helper:
     def poll(self) -> _Evaluated | None:
         """An evaluated chunk if one is waiting, else None."""
         try:
-            data = self._results.get_nowait()
+            data = self._results.get(block=False)
         except queue.Empty:
             return None
         return self._unpack(data)
@@ -658,7 +647,7 @@ class _Helper:
         except subprocess.TimeoutExpired:
             self._child.kill()
             self._child.wait()
-        self._reader.join(timeout=10)
+        self._results.close(timeout=10)
         self._child.stdout.close()
 
 

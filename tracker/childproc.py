@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import io
 import pickle
+import queue
+import threading
 from typing import IO, Any
+
+PIPE_BYTES = 1 << 20  # Linux's default ceiling for an unprivileged pipe (fs.pipe-max-size)
 
 
 def write_message(out: IO[bytes], obj: Any, *, fast: bool = False) -> None:
@@ -78,6 +82,65 @@ def read_message(stream: IO[bytes]) -> Any:
     if data is None:
         raise EOFError
     return pickle.loads(data)
+
+
+class ReadAhead:
+    """A thread that reads a child's messages (as bytes) as soon as they are written.
+
+    Without it the child can run ahead of this process only by what the pipe holds (64 KB,
+    a tenth of a chunk of rows): any chunk that takes this process longer than usual stalls
+    the child too, and the time both lose is not made up.  ``depth`` bounds how many
+    messages wait here (0: no bound, for a child whose output is bounded by what it was
+    sent), so a child that parses faster than this process writes still waits, in bounded
+    memory.  The pipe is widened too, so a message crosses in a few reads: the thread
+    needs the interpreter's lock after each one, and may wait for it while this process
+    computes.  Reading releases the lock, so the thread costs this process next to nothing.
+    """
+
+    def __init__(self, stream: IO[bytes], depth: int = 0):
+        self._stream = stream
+        self._messages: queue.Queue[bytes | None] = queue.Queue(depth)
+        self._closing = threading.Event()
+        widen_pipe(stream)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = read_raw(self._stream)
+            except (OSError, ValueError):  # the stream was closed under it
+                data = None
+            while not self._closing.is_set():
+                try:
+                    self._messages.put(data, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if data is None or self._closing.is_set():
+                return
+
+    def get(self, block: bool = True) -> bytes | None:
+        """The next message's bytes, or None once the child has gone; ``queue.Empty`` if not
+        ``block`` and none is waiting yet."""
+        return self._messages.get(block)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop reading (call once the child has ended or been killed): the thread ends at the
+        stream's end without waiting for room to hand over what it read."""
+        self._closing.set()
+        self._thread.join(timeout)
+
+
+def widen_pipe(stream: IO[bytes]) -> None:
+    """Let a pipe hold ``PIPE_BYTES`` where the system allows (Linux), so the writer seldom
+    waits for the reader; elsewhere, or when refused, it stays as it is."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass
 
 
 def picklable(err: BaseException) -> BaseException:

@@ -24,6 +24,7 @@ import csv
 import hashlib
 import json
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -43,9 +44,9 @@ from imports.formats import derive_orders
 from imports.records import (ItemRecord, OrderColumns, OrderRecord, RefundRecord, RowError, ShipmentRef,
                              UnchangedRows)
 from tracker import audit
-from tracker.bulk import (Binder, BulkTable, DeferredIndexes, OwnParents, WriteBehind, few_collections,
-                          parents_known)
-from tracker.childproc import packed_column, picklable, read_message, unpacked_column, write_message
+from tracker.bulk import (Binder, BulkTable, DeferredIndexes, OwnParents, WorkBehind, WorkHere, WriteBehind,
+                          few_collections, parents_known)
+from tracker.childproc import ReadAhead, packed_column, picklable, unpacked_column, write_message
 from tracker.db import make_engine
 from tracker.models import ImportBatch, Order, OrderItem, Refund, Shipment, Shop
 
@@ -179,6 +180,7 @@ class Shipments:
     carriers_raw: list[str | None]
     more: dict[int, tuple[ShipmentRef, ...]]  # row → its second and later shipments
     cells: bool = False  # waybills and carriers are cells as read; carriers_raw is empty
+    _refs: list | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, shipments: Sequence[tuple[ShipmentRef, ...]]) -> Shipments:
@@ -190,14 +192,18 @@ class Shipments:
         return cls(waybills, carriers, raws, {i: s[1:] for i, s in enumerate(shipments) if len(s) > 1})
 
     def refs(self) -> list[tuple[Ref, ...]]:
-        """Each row's shipments as written."""
+        """Each row's shipments as written (made once)."""
+        if self._refs is not None:
+            return self._refs
         if self.cells:
-            return shipments_column(self.waybills, self.carriers, make=_ref)
-        note = carrier_note
-        refs = [((w, c, r or None, note(w, c, r)),) if w is not None else ()
-                for w, c, r in zip(self.waybills, self.carriers, self.carriers_raw)]  # ``_ref``, inlined
-        for i, rest in self.more.items():
-            refs[i] += tuple(map(shipment_ref, rest))
+            refs = shipments_column(self.waybills, self.carriers, make=_ref)
+        else:
+            note = carrier_note
+            refs = [((w, c, r or None, note(w, c, r)),) if w is not None else ()
+                    for w, c, r in zip(self.waybills, self.carriers, self.carriers_raw)]  # ``_ref``, inlined
+            for i, rest in self.more.items():
+                refs[i] += tuple(map(shipment_ref, rest))
+        self._refs = refs
         return refs
 
     def parsed(self) -> Shipments:
@@ -245,6 +251,11 @@ class PreparedOrders:
         if self.pending:
             self.facts = derived_facts(self.facts, self.places)
             self.pending = self.places = False
+
+    def complete(self) -> None:
+        """Everything the writing process adds that needs no database: facts and refs."""
+        self.derive()
+        self.shipments.refs()
 
     def rows(self) -> list[tuple]:
         """As rows: (shop name, order id, platform, digest, stored facts, shipment refs)."""
@@ -707,6 +718,10 @@ class _Ingest:
         self.report.add(err)
         self.summary.rejected += 1
 
+    def row_errors(self, errors: Iterable[RowError]) -> None:
+        for err in errors:
+            self._row_error(err)
+
 
 DEFAULT_SHOP = {"taobao": "淘宝店铺", "pdd": "拼多多店铺", "douyin": "抖店", "jd": "京东店铺"}
 
@@ -770,15 +785,19 @@ def import_file(
                 summary = ImportSummary(str(path), info.format, info.platform, batch_id)
                 ingest = _Ingest(conn, summary, info.platform, shop, report, now)
                 handler = {"orders": ingest.add_orders, "items": ingest.add_items, "refunds": ingest.add_refunds}[info.kind]
-                with few_collections():
+                # PostgreSQL: the database work runs a chunk behind, on its own thread (``WorkBehind``)
+                behind = big and conn.dialect.name == "postgresql"
+                with few_collections(), WorkBehind() if behind else WorkHere() as work:
                     for prepared, errors, fraction in source.chunks():
                         if not summary.rows_read and info.kind == "orders":
-                            ingest.defer_indexes((len(prepared) + len(errors)) / max(fraction, 1e-9))
+                            work.run(ingest.defer_indexes, (len(prepared) + len(errors)) / max(fraction, 1e-9))
                         summary.rows_read += len(prepared) + len(errors)
-                        for err in errors:
-                            ingest._row_error(err)
+                        if errors:  # in turn with the work, which reports rows of its own
+                            work.run(ingest.row_errors, errors)
                         if prepared:
-                            handler(prepared)
+                            if type(prepared) is PreparedOrders:
+                                prepared.complete()  # needs no database: done here, not behind
+                            work.run(handler, prepared)
                         if progress:
                             progress(fraction)
                 ingest.restore_indexes()
@@ -814,6 +833,7 @@ def _created_slots(keys: Iterable[tuple[int, str]]) -> list[int]:
 
 # Files at least this big are parsed in a second process while this one writes.
 PARSE_IN_CHILD_BYTES = 8_000_000
+READ_AHEAD_CHUNKS = 8  # parsed chunks (~0.7 MB each) the parsing process may be ahead of the writer
 
 Chunk = tuple[list, list[RowError], float]  # (prepared records, row errors, progress)
 
@@ -957,6 +977,7 @@ class ParseInChild:
     def __init__(self, url: str, path: Path, options: dict, shop: str | None):
         job = json.dumps({"url": url, "path": str(path), "options": options, "shop": shop})
         self._child = subprocess.Popen([sys.executable, "-m", "tracker.ingest", job], stdout=subprocess.PIPE)
+        self._messages = ReadAhead(self._child.stdout, depth=READ_AHEAD_CHUNKS)
         try:
             self.info = self._receive()
         except BaseException:
@@ -964,10 +985,10 @@ class ParseInChild:
             raise
 
     def _receive(self):
-        try:
-            tag, payload = read_message(self._child.stdout)
-        except EOFError:
-            raise RuntimeError(f"the parsing process stopped unexpectedly (exit {self._child.wait()})") from None
+        data = self._messages.get()
+        if data is None:
+            raise RuntimeError(f"the parsing process stopped unexpectedly (exit {self._child.wait()})")
+        tag, payload = pickle.loads(data)
         if tag == "error":
             raise payload
         return payload
@@ -983,6 +1004,7 @@ class ParseInChild:
         if self._child.poll() is None:
             self._child.kill()
         self._child.wait()
+        self._messages.close()
         self._child.stdout.close()
 
 
