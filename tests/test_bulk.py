@@ -1,5 +1,6 @@
 """The import's bulk helpers: write-behind flushing of SQLite's log, work behind the parsing."""
 import os
+import signal
 import threading
 import time
 
@@ -266,9 +267,10 @@ def test_work_behind_stops_at_the_first_error_and_raises_it_in_the_caller():
 
 
 def test_work_behind_leaving_on_an_error_of_the_caller_drops_what_is_still_queued():
-    done, release = [], threading.Event()
+    done, started, release = [], threading.Event(), threading.Event()
 
     def step(i):
+        started.set()
         release.wait(5)
         done.append(i)
 
@@ -276,10 +278,56 @@ def test_work_behind_leaving_on_an_error_of_the_caller_drops_what_is_still_queue
         with WorkBehind(depth=3) as work:
             for i in range(3):
                 work.run(step, i)
+            assert started.wait(5)
             threading.Timer(0.1, release.set).start()
             b"\xff".decode()
     assert done == [0]  # the call under way ends; none starts after it
-    assert not work._thread.is_alive()
+    time.sleep(0.2)
+    assert done == [0]
+
+
+def test_work_behind_interrupted_while_finishing_lets_no_call_run_on_after_the_block():
+    done, started, release = [], threading.Event(), threading.Event()
+
+    def step(i):
+        started.set()
+        release.wait(5)
+        done.append(i)
+
+    main = threading.main_thread().ident
+    with pytest.raises(KeyboardInterrupt):
+        with WorkBehind(depth=2) as work:
+            work.run(step, 0)
+            work.run(step, 1)
+            assert started.wait(5)
+            threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT)).start()  # Ctrl-C in the wait
+            threading.Timer(0.4, release.set).start()
+    assert done == [0]  # the block waited for the call under way
+    time.sleep(0.3)
+    assert done == [0]  # and none ran on after it
+
+
+def test_the_work_s_own_error_is_raised_over_one_of_the_caller_that_followed_it():
+    def refuse():
+        raise Refused("the database said no")
+
+    with pytest.raises(Refused):
+        with WorkBehind() as work:
+            work.run(refuse)
+            assert _settled(lambda: work._error is not None)
+            raise ValueError("a row further on")  # before the caller's next run
+    with pytest.raises(KeyboardInterrupt):  # a Ctrl-C is the user's: it stays what is raised
+        with WorkBehind() as work:
+            work.run(refuse)
+            assert _settled(lambda: work._error is not None)
+            raise KeyboardInterrupt
+
+
+def _settled(check, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return check()
 
 
 def test_work_here_makes_each_call_at_once():

@@ -463,16 +463,23 @@ class WorkBehind:
     def __init__(self, depth: int = 2):
         self._calls: queue.Queue = queue.Queue(depth)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, daemon=True)
-        self._thread.start()
+        self._dropping = False  # the caller has left on an error of its own
+        self._ending = False  # the end of the calls is queued
+        # Not ``Thread.join``: on Python 3.11 a Ctrl-C during a join marks the thread ended
+        # while it still runs (bpo-45274's handling), and the wait would end early.
+        self._ended = threading.Event()
+        threading.Thread(target=self._work, daemon=True).start()
 
     def _work(self) -> None:
-        while (call := self._calls.get()) is not None:
-            if self._error is None:
-                try:
-                    call()
-                except BaseException as err:  # noqa: BLE001 - raised in the calling thread
-                    self._error = err
+        try:
+            while (call := self._calls.get()) is not None:
+                if self._error is None and not self._dropping:
+                    try:
+                        call()
+                    except BaseException as err:  # noqa: BLE001 - raised in the calling thread
+                        self._error = err
+        finally:
+            self._ended.set()
 
     def run(self, fn: Callable[..., Any], *args: Any) -> None:
         self._raise()
@@ -480,10 +487,14 @@ class WorkBehind:
 
     def finish(self) -> None:
         """Wait for the calls handed over; raise the first one's error."""
-        if self._thread.is_alive():
-            self._calls.put(None)
-            self._thread.join()
+        self._stop()
         self._raise()
+
+    def _stop(self) -> None:
+        if not self._ending:
+            self._calls.put(None)
+            self._ending = True
+        self._ended.wait()
 
     def _raise(self) -> None:
         if self._error is not None:
@@ -494,12 +505,18 @@ class WorkBehind:
 
     def __exit__(self, exc_type, exc, _tb) -> None:
         if exc_type is None:
-            self.finish()
+            try:
+                self.finish()
+            except BaseException:  # a Ctrl-C while waiting: no call may run on after the block
+                self._dropping = True
+                self._stop()
+                raise
             return
-        self._error = self._error or exc  # drop what is still queued, then wait for the call under way
-        if self._thread.is_alive():
-            self._calls.put(None)
-            self._thread.join()
+        earlier = self._error  # the work's own error, if it came first: the one to report
+        self._dropping = True  # drop what is still queued, then wait for the call under way
+        self._stop()
+        if earlier is not None and isinstance(exc, Exception):
+            raise earlier
 
 
 class WorkHere:

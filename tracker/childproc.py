@@ -101,6 +101,7 @@ class ReadAhead:
         self._stream = stream
         self._messages: queue.Queue[bytes | None] = queue.Queue(depth)
         self._closing = threading.Event()
+        self._error: BaseException | None = None
         widen_pipe(stream)
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -109,7 +110,9 @@ class ReadAhead:
         while True:
             try:
                 data = read_raw(self._stream)
-            except (OSError, ValueError):  # the stream was closed under it
+            except BaseException as err:  # noqa: BLE001 - raised by ``get``, not lost with the thread
+                if not self._closing.is_set():  # else: the stream was closed under it
+                    self._error = err
                 data = None
             while not self._closing.is_set():
                 try:
@@ -122,8 +125,12 @@ class ReadAhead:
 
     def get(self, block: bool = True) -> bytes | None:
         """The next message's bytes, or None once the child has gone; ``queue.Empty`` if not
-        ``block`` and none is waiting yet."""
-        return self._messages.get(block)
+        ``block`` and none is waiting yet.  What stopped the reading (other than the stream's
+        end) is raised here, so the caller kills the child instead of waiting for it."""
+        data = self._messages.get(block)
+        if data is None and self._error is not None:
+            raise self._error
+        return data
 
     def close(self, timeout: float | None = None) -> None:
         """Stop reading (call once the child has ended or been killed): the thread ends at the
