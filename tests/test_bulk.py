@@ -266,7 +266,8 @@ def test_work_behind_stops_at_the_first_error_and_raises_it_in_the_caller():
     assert done == [0]
 
 
-def test_work_behind_leaving_on_an_error_of_the_caller_drops_what_is_still_queued():
+def _held_steps():
+    """A step that records its number once released, and the events that start and release it."""
     done, started, release = [], threading.Event(), threading.Event()
 
     def step(i):
@@ -274,6 +275,11 @@ def test_work_behind_leaving_on_an_error_of_the_caller_drops_what_is_still_queue
         release.wait(5)
         done.append(i)
 
+    return step, done, started, release
+
+
+def test_work_behind_leaving_on_an_error_of_the_caller_drops_what_is_still_queued():
+    step, done, started, release = _held_steps()
     with pytest.raises(UnicodeDecodeError):  # an error that cannot be made without arguments
         with WorkBehind(depth=3) as work:
             for i in range(3):
@@ -287,13 +293,7 @@ def test_work_behind_leaving_on_an_error_of_the_caller_drops_what_is_still_queue
 
 
 def test_work_behind_interrupted_while_finishing_lets_no_call_run_on_after_the_block():
-    done, started, release = [], threading.Event(), threading.Event()
-
-    def step(i):
-        started.set()
-        release.wait(5)
-        done.append(i)
-
+    step, done, started, release = _held_steps()
     main = threading.main_thread().ident
     with pytest.raises(KeyboardInterrupt):
         with WorkBehind(depth=2) as work:
