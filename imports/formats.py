@@ -134,7 +134,8 @@ class Format:
 
     def parse(self, header: list[str], rows: Iterable[Row], stored: StoredCheck | None = None,
               as_columns: bool = False) -> Iterator[Parsed | OrderColumns]:
-        """Records and row errors in file order; blank rows are skipped.
+        """Records and row errors in file order; blank rows and a sheet's totals row (合计 …
+        where the order id goes, added by hand or by a spreadsheet) are skipped.
 
         Rows go through in batches, column by column (a list comprehension per column
         costs far less per cell than a loop per row).  A batch in which any cell is bad
@@ -154,12 +155,13 @@ class Format:
         window, stored = (CHECK_ROWS, stored) if key_at else (BATCH_ROWS, None)
         as_columns = as_columns and self.kind == "orders"
         person = self.reading(header)
+        id_at = next((i for f, i, _c in plan if f == "platform_order_id"), None)
         batch: list[Row] = []
         for row in rows:
             cells = row[1]
             if len(cells) < width:
                 row = (row[0], list(cells) + [""] * (width - len(cells)), row[2])
-            if any(cells):
+            if any(cells) and not (id_at is not None and _totals_row(row[1][id_at])):
                 batch.append(row)
                 if len(batch) == window:
                     yield from self._window(batch, person, plan, columns, stored, key_at, as_columns)
@@ -226,6 +228,13 @@ class Format:
         if self.kind == "orders":
             derive_orders(values, len(batch))
         return _with_ids(self.kind, numbers, _records(record, values, len(batch)), columns)
+
+
+TOTALS = ("合计", "总计", "汇总", "小计")
+
+
+def _totals_row(id_cell: object) -> bool:
+    return type(id_cell) is str and id_cell.strip(' \t="\'').startswith(TOTALS)
 
 
 # (order id, shop name or None, raw digest) per row → positions stored exactly so.
@@ -385,8 +394,9 @@ _BUILDERS = {"orders": _build_orders, "items": _build_items, "refunds": _build_r
 def find_header(rows: Iterator[Row], candidates: Iterable[Format], limit: int = 20) -> tuple[Format, int, list[str]]:
     """The first of the first ``limit`` rows that is a candidate format's header row.
 
-    Candidates are tried in order, so the registry order is the priority.  Raises
-    ``RejectedFile`` naming what was looked for.
+    Of the candidates whose signature a row holds, the one that knows most of its columns
+    wins (a JD export with a 快递单号 column also holds PDD's signature), the registry order
+    breaking ties.  Raises ``RejectedFile`` naming what was looked for.
     """
     candidates = list(candidates)
     closest: tuple[int, Format, list[str]] | None = None
@@ -397,12 +407,15 @@ def find_header(rows: Iterator[Row], candidates: Iterable[Format], limit: int = 
         n, cells, _raw = row
         names = [header_name(c) for c in cells]
         present = set(names)
+        fitting = []
         for fmt in candidates:
             missing = fmt.missing(present)
             if not missing:
-                return fmt, n, names
-            if 2 * len(missing) <= len(fmt.signature) and (closest is None or len(missing) < len(closest[2])):
+                fitting.append(fmt)
+            elif 2 * len(missing) <= len(fmt.signature) and (closest is None or len(missing) < len(closest[2])):
                 closest = (n, fmt, missing)
+        if fitting:
+            return max(fitting, key=lambda fmt: len(present & fmt.columns.keys())), n, names
     if closest:
         n, fmt, missing = closest
         wanted = "、".join(m.replace("|", "/") for m in missing)

@@ -49,6 +49,7 @@ STATUSES = {
     "已发货，待收货": "shipped",
     "已签收": "finished",  # PDD counts the order as received
     "已收货": "finished",
+    "交易成功": "finished",  # the wording of some exports and of the order detail page
     "已发货，退款成功": "closed",
     "已签收，退款成功": "closed",
 }

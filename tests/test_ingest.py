@@ -108,6 +108,52 @@ def test_reimport_same_file_changes_nothing_and_newer_export_updates(engine, tmp
     assert count(engine, Order) == 5 and count(engine, ImportBatch) == 4
 
 
+def test_an_older_export_after_a_newer_one_only_fills_what_is_not_known(engine, tmp_path):
+    """A row whose status is behind the stored one is from an older export: the waybill,
+    amounts and times the newer export corrected stay, and no superseded waybill comes back."""
+    old = taobao_order_row(订单编号="3900000000000000077", 物流单号="73100000000077", 物流公司="中通快递",
+                           退款金额="0", 延迟发货自动赔付金额="0")
+    old_path = write_taobao_orders_csv(tmp_path / "ExportOrderList202611120930.csv", [old])
+    run(engine, old_path, tmp_path)
+    newer = dict(old, 订单状态="交易成功", 确认收货时间="2026-11-21 18:30:00", 物流单号="YT9000000000077",
+                 物流公司="圆通速递", 退款金额="20.00", 延迟发货自动赔付金额="5.00")
+    run(engine, write_taobao_orders_csv(tmp_path / "ExportOrderList202612010930.csv", [newer]), tmp_path)
+    stale = run(engine, old_path, tmp_path)
+    assert (stale.updated, stale.unchanged) == (0, 1)
+    order = orders_by_id(engine)["3900000000000000077"]
+    assert (order.status, order.refund_amount, order.delay_compensation) == ("finished", Decimal("20.00"),
+                                                                             Decimal("5.00"))
+    with engine.connect() as conn:
+        live = [s.waybill for s in conn.execute(select(Shipment).where(Shipment.superseded_at.is_(None)))]
+    assert live == ["YT9000000000077"]
+
+
+def test_a_refund_after_receipt_closes_a_finished_order_and_the_older_export_does_not_reopen_it(engine, tmp_path):
+    row = pdd_order_row(订单状态="已签收", 确认收货时间="2026-11-16 10:00")
+    first = write_pdd_orders_csv(tmp_path / "pdd_1116.csv", [row])
+    run(engine, first, tmp_path)
+    run(engine, write_pdd_orders_csv(tmp_path / "pdd_1120.csv", [dict(row, 订单状态="已签收，退款成功")]), tmp_path)
+    run(engine, first, tmp_path)
+    order = orders_by_id(engine)[row["订单号"]]
+    assert (order.status, order.status_raw) == ("closed", "已签收，退款成功")
+
+
+def test_pdd_trade_success_is_finished(engine, tmp_path):
+    row = pdd_order_row()
+    run(engine, write_pdd_orders_csv(tmp_path / "a.csv", [row]), tmp_path)
+    newer = run(engine, write_pdd_orders_csv(tmp_path / "b.csv", [dict(row, 订单状态="交易成功")]), tmp_path)
+    assert newer.updated == 1 and orders_by_id(engine)[row["订单号"]].status == "finished"
+
+
+def test_an_unrecognised_status_keeps_the_known_one_and_takes_the_rest(engine, tmp_path):
+    row = pdd_order_row(订单状态="已签收")
+    run(engine, write_pdd_orders_csv(tmp_path / "a.csv", [row]), tmp_path)
+    later = dict(row, 订单状态="已签收，待评价", 商家备注="已补发赠品")
+    run(engine, write_pdd_orders_csv(tmp_path / "b.csv", [later]), tmp_path)
+    order = orders_by_id(engine)[row["订单号"]]
+    assert (order.status, order.status_raw, order.seller_memo) == ("finished", "已签收", "已补发赠品")
+
+
 def test_changed_waybill_supersedes_the_old_shipment(engine, tmp_path):
     row = taobao_order_row(订单编号="3900000000000000042", 物流单号="73100000000042")
     run(engine, write_taobao_orders_csv(tmp_path / "a.csv", [row]), tmp_path)

@@ -91,7 +91,8 @@ _STATUS_AT = ORDER_FACTS.index("status")
 _STATUS_RAW_AT = ORDER_FACTS.index("status_raw")
 
 # How far along an order is; a stale export must not move it backwards.
-STATUS_RANK = {"awaiting_payment": 0, "awaiting_shipment": 1, "shipped": 2, "finished": 3, "closed": 3}
+# Closed comes last: a finished order can still close (已签收，退款成功), never the reverse.
+STATUS_RANK = {"awaiting_payment": 0, "awaiting_shipment": 1, "shipped": 2, "finished": 3, "closed": 4}
 
 KIND_ORDER = {"orders": 0, "items": 1, "refunds": 2}
 
@@ -319,16 +320,26 @@ def facts_hash(values: Iterable) -> str:
     return hashlib.blake2b(repr(tuple(values)).encode(), digest_size=8).hexdigest()
 
 
+def is_stale(old: tuple, new: tuple) -> bool:
+    """``new`` comes from an older export than ``old``: its status is behind in ``STATUS_RANK``
+    (a status text not recognised says nothing either way)."""
+    return STATUS_RANK.get(new[_STATUS_AT], -1) < STATUS_RANK.get(old[_STATUS_AT], -1) and \
+        new[_STATUS_AT] in STATUS_RANK
+
+
 def merge_order(old: tuple, new: tuple) -> tuple:
     """The facts after importing ``new`` over ``old``: newer data wins, nothing known is lost.
 
     A value the new export leaves empty keeps the old one (an older export layout
-    lacks 发货时间, say), and the status never moves backwards in ``STATUS_RANK``.
+    lacks 发货时间, say).  A row from an older export (``is_stale``) only fills what is not
+    known yet: its status, waybills, amounts and times are those the newer one replaced.
+    A status text not recognised keeps the known status.
     """
+    if is_stale(old, new):
+        return tuple(o if o is not None else n for o, n in zip(old, new))
     merged = [n if n is not None else o for o, n in zip(old, new)]
-    if STATUS_RANK.get(new[_STATUS_AT], 0) < STATUS_RANK.get(old[_STATUS_AT], 0):
-        merged[_STATUS_AT] = old[_STATUS_AT]
-        merged[_STATUS_RAW_AT] = old[_STATUS_RAW_AT]
+    if new[_STATUS_AT] not in STATUS_RANK and old[_STATUS_AT] in STATUS_RANK:
+        merged[_STATUS_AT], merged[_STATUS_RAW_AT] = old[_STATUS_AT], old[_STATUS_RAW_AT]
     return tuple(merged)
 
 
@@ -582,7 +593,8 @@ class _Ingest:
         stored = self.order_updates.bind.stored  # ORDER_FACTS come first in its columns
         current = {r[0]: stored(r[1:]) for r in self.conn.exec_driver_sql(
             f"SELECT id, {cols} FROM orders WHERE id IN ({marks})", tuple(c[0] for c in changed))}
-        moved = self._sync_shipments({order_id: row[5] for order_id, row in changed})
+        moved = self._sync_shipments({order_id: row[5] for order_id, row in changed
+                                      if not is_stale(current[order_id], row[4])})
         updates, touches = [], []
         for order_id, row in changed:
             merged = merge_order(current[order_id], row[4])
@@ -798,8 +810,8 @@ def import_file(
                             if type(prepared) is PreparedOrders:
                                 prepared.complete()  # needs no database: done here, not behind
                             work.run(handler, prepared)
-                        if progress:
-                            progress(fraction)
+                        if progress:  # in turn with the work: what is reported is written
+                            work.run(progress, fraction)
                 ingest.restore_indexes()
                 conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
                     shop_id=ingest._shops.get(shop) if shop else None,

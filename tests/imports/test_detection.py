@@ -1,4 +1,6 @@
 """Which format a file is: detection from the header row, ``platform=`` and the registry."""
+from decimal import Decimal
+
 import pytest
 
 import imports
@@ -103,3 +105,24 @@ def test_registry_is_explicit_and_consistent():
                              "jd_orders"]
     for names in imports.PLATFORMS.values():
         assert all(n in FORMATS for n in names)
+
+
+def test_a_jd_export_holding_pdd_s_signature_is_still_jd(tmp_path):
+    """快递单号 and 商品名称 make a JD header hold PDD's signature too: the format that knows
+    more of the columns wins."""
+    from exportfiles import JD_HEADER, write_csv
+
+    row = jd_order_row(订单号="250000000001", 应付金额="88.00")
+    row["快递单号"] = row.pop("运单号")
+    path = write_csv(tmp_path / "jd.csv", JD_HEADER + ["快递公司", "快递单号"], [row], "gbk", lambda _c, v: v)
+    with open_export(path) as export:
+        assert export.info.format == "jd_orders"
+        (record,) = export.records()
+        assert record.paid_amount == Decimal("88.00") and record.shipments[0].waybill == "JDVA00000000001"
+
+
+@pytest.mark.parametrize("label", ["合计", "总计：", '="合计"', " 汇总 "])
+def test_a_totals_row_is_not_an_order(tmp_path, label):
+    rows = [taobao_order_row(订单编号="3900000000000000001"), taobao_order_row(订单编号=label, 买家会员名="")]
+    with open_export(write_taobao_orders_csv(tmp_path / "o.csv", rows)) as export:
+        assert [r.platform_order_id for r in export.records()] == ["3900000000000000001"]
