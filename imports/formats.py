@@ -50,7 +50,7 @@ PSEUDO_FIELDS: dict[str, tuple[str, ...]] = {
 }
 # Set by the builders, never read from a column.
 DERIVED = frozenset({"row", "platform", "status", "status_raw", "shipments", "requested_carriers",
-                     "excluded_carriers", "return_shipment"})
+                     "excluded_carriers", "return_shipment", "source_digest"})
 _IDENT_FIELDS = frozenset({"platform_order_id", "parent_order_id", "refund_id", "sub_order_id", "outer_id"})
 _BY_TYPE: tuple[tuple[str, Converter], ...] = (
     ("Decimal", money), ("datetime", when), ("bool", yes_no), ("int", integer), ("str", text),
@@ -118,11 +118,10 @@ class Format:
     def plan(self, header: list[str]) -> tuple[list[tuple[str, int, Converter, str]], list[str]]:
         """(field, index, converter, column) per known column, and the unknown column names.
 
-        When several columns feed one field (联系手机 and 联系电话), the alias listed first wins.
+        When several columns feed one field (联系手机 and 联系电话), the alias listed first wins
+        (the others fill its empty cells: ``spare_columns``).
         """
-        index_of: dict[str, int] = {}
-        for index, name in enumerate(header):
-            index_of.setdefault(name, index)
+        index_of = self._index_of(header)
         plan, seen = [], set()
         dates = date_parser(self.date_format) if self.date_format else None
         for alias, target in self.columns.items():  # the alias table's order is the priority
@@ -131,6 +130,23 @@ class Format:
                 plan.append((target, index_of[alias], converter(self.kind, target, dates), alias))
         unmapped = [name for name in header if name and name not in self.columns]
         return plan, unmapped
+
+    def spare_columns(self, header: list[str]) -> dict[int, tuple[int, ...]]:
+        """Column index of a field → the further columns feeding it, in priority order: the
+        newest Taobao layout has both 订单备注 and 商家备忘, and a seller fills either."""
+        index_of = self._index_of(header)
+        by_target: dict[str, list[int]] = {}
+        for alias, target in self.columns.items():
+            if alias in index_of:
+                by_target.setdefault(target, []).append(index_of[alias])
+        return {first: tuple(rest) for first, *rest in by_target.values() if rest}
+
+    @staticmethod
+    def _index_of(header: list[str]) -> dict[str, int]:
+        index_of: dict[str, int] = {}
+        for index, name in enumerate(header):
+            index_of.setdefault(name, index)
+        return index_of
 
     def parse(self, header: list[str], rows: Iterable[Row], stored: StoredCheck | None = None,
               as_columns: bool = False) -> Iterator[Parsed | OrderColumns]:
@@ -150,6 +166,7 @@ class Format:
         full_plan, _unmapped = self.plan(header)
         plan = [(f, i, c) for f, i, c, _col in full_plan]
         columns = {f: col for f, _i, _c, col in full_plan}
+        spare = self.spare_columns(header)
         width = max((i for _f, i, _c in plan), default=0) + 1
         key_at = _key_cells(plan) if stored is not None and self.kind == "orders" else None
         window, stored = (CHECK_ROWS, stored) if key_at else (BATCH_ROWS, None)
@@ -164,10 +181,10 @@ class Format:
             if any(cells) and not (id_at is not None and _totals_row(row[1][id_at])):
                 batch.append(row)
                 if len(batch) == window:
-                    yield from self._window(batch, person, plan, columns, stored, key_at, as_columns)
+                    yield from self._window(batch, person, plan, columns, spare, stored, key_at, as_columns)
                     batch = []
         if batch:
-            yield from self._window(batch, person, plan, columns, stored, key_at, as_columns)
+            yield from self._window(batch, person, plan, columns, spare, stored, key_at, as_columns)
 
     def reading(self, header: list[str]) -> bytes:
         """What a row's digest is salted with: this format's reading of this header row.  The
@@ -176,7 +193,7 @@ class Format:
                     self.date_format))
         return blake2b(how.encode(), digest_size=16).digest()
 
-    def _window(self, batch: list[Row], person: bytes, plan: list, columns: dict[str, str],
+    def _window(self, batch: list[Row], person: bytes, plan: list, columns: dict[str, str], spare: dict,
                 stored: StoredCheck | None, key_at: tuple[int, int | None] | None,
                 as_columns: bool) -> Iterator[Parsed | OrderColumns]:
         digests = row_digests(batch, person)
@@ -187,14 +204,14 @@ class Format:
         if not same:
             for start in range(0, len(batch), BATCH_ROWS):
                 yield from self._convert(batch[start:start + BATCH_ROWS], digests[start:start + BATCH_ROWS],
-                                         plan, columns, as_columns)
+                                         plan, columns, spare, as_columns)
             return
         rest = [i for i in range(len(batch)) if i not in same]
         converted: list[Parsed] = []
         for start in range(0, len(rest), BATCH_ROWS):
             part = rest[start:start + BATCH_ROWS]
             converted.extend(self._convert([batch[i] for i in part], [digests[i] for i in part], plan, columns,
-                                           as_columns=False))  # one item per row, to merge with the markers
+                                           spare, as_columns=False))  # one item per row, to merge with the markers
         made = iter(converted)
         for is_same, positions in groupby(range(len(batch)), same.__contains__):  # runs, in file order
             if is_same:
@@ -203,22 +220,25 @@ class Format:
             else:
                 yield from islice(made, len(list(positions)))
 
-    def _convert(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str],
+    def _convert(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str], spare: dict,
                  as_columns: bool) -> list[Parsed | OrderColumns]:
         try:
-            return self._build(batch, digests, plan, columns, as_columns)
+            return self._build(batch, digests, plan, columns, spare, as_columns)
         except BadCell:
             out: list[Parsed | OrderColumns] = []
             for row, digest in zip(batch, digests):
                 try:
-                    out.extend(self._build([row], [digest], plan, columns, as_columns))
+                    out.extend(self._build([row], [digest], plan, columns, spare, as_columns))
                 except BadCell:
                     out.append(_bad_cell(row, plan, columns))
             return out
 
-    def _build(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str],
+    def _build(self, batch: list[Row], digests: list[str], plan: list, columns: dict[str, str], spare: dict,
                as_columns: bool) -> list[Parsed | OrderColumns]:
         table = list(zip(*[row[1] for row in batch]))
+        for first, rest in spare.items():
+            for other in rest:
+                table[first] = [c if _filled(c) else o for c, o in zip(table[first], table[other])]
         values = {f: column_converter(conv)(table[i]) for f, i, conv in plan}
         values["source_digest"] = digests
         numbers = [row[0] for row in batch]
@@ -228,6 +248,10 @@ class Format:
         if self.kind == "orders":
             derive_orders(values, len(batch))
         return _with_ids(self.kind, numbers, _records(record, values, len(batch)), columns)
+
+
+def _filled(cell: object) -> bool:
+    return cell is not None and (type(cell) is not str or not cell.isspace() and cell != "")
 
 
 TOTALS = ("合计", "总计", "汇总", "小计")

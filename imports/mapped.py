@@ -15,7 +15,8 @@ For platforms we have no module for (快手, 小红书, an ERP's export).  Examp
     [statuses]                     # optional: raw status = normalized status
     "已发货" = "shipped"
 
-Every mistake is reported at load time with the file name and what is allowed.
+Every mistake is reported at load time with the file name and what is allowed; a mapped
+header the file lacks refuses the file, naming it.
 """
 from __future__ import annotations
 
@@ -80,7 +81,12 @@ def from_dict(spec: dict, source: str = "mapping") -> Format:
     if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
         raise fail("'date_format' must be a strptime format such as \"%Y/%m/%d %H:%M\"")
     aliases = {header_name(h): f for h, f in columns.items()}
-    signature = tuple(h for h, f in aliases.items() if f in ID_FIELDS[kind])
+    # every field mapped must be found (through one of its headers): a header misspelt in
+    # the mapping, or a sheet of another layout, is named instead of read as empty values
+    by_field: dict[str, list[str]] = {}
+    for h, f in aliases.items():
+        by_field.setdefault(f, []).append(h)
+    signature = tuple("|".join(headers) for headers in by_field.values())
     return Format("mapped", platform, kind, aliases, signature, statuses,
                   title=str(spec.get("title", source)),
                   date_format=date_format)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 import imports
 from exportfiles import (
+    TAOBAO_ORDER_HEADER,
     jd_order_row,
     pdd_order_row,
     taobao_item_row,
@@ -152,6 +153,28 @@ def test_an_unrecognised_status_keeps_the_known_one_and_takes_the_rest(engine, t
     run(engine, write_pdd_orders_csv(tmp_path / "b.csv", [later]), tmp_path)
     order = orders_by_id(engine)[row["订单号"]]
     assert (order.status, order.status_raw, order.seller_memo) == ("finished", "已签收", "已补发赠品")
+
+
+def test_a_file_naming_no_shop_reaches_the_platform_s_only_shop(engine, tmp_path):
+    row = taobao_order_row(订单编号="3900000000000000088", 店铺名称="示例旗舰店")
+    run(engine, write_taobao_orders_csv(tmp_path / "a.csv", [row]), tmp_path)
+    no_shop = [c for c in TAOBAO_ORDER_HEADER if c != "店铺名称"]
+    newer = dict(row, 订单状态="交易成功", 确认收货时间="2026-11-21 18:30:00")
+    summary = run(engine, write_taobao_orders_xlsx(tmp_path / "b.xlsx", [newer], columns=no_shop), tmp_path)
+    assert (summary.created, summary.updated) == (0, 1)
+    assert count(engine, Order) == 1 and count(engine, Shop) == 1 and count(engine, Shipment) == 1
+    assert orders_by_id(engine)["3900000000000000088"].status == "finished"
+
+
+def test_a_file_naming_no_shop_among_several_of_its_platform_is_refused(engine, tmp_path):
+    for shop in ("甲店", "乙店"):
+        run(engine, write_taobao_orders_csv(tmp_path / f"{shop}.csv", [taobao_order_row(店铺名称=shop)]), tmp_path)
+    no_shop = [c for c in TAOBAO_ORDER_HEADER if c != "店铺名称"]
+    path = write_taobao_orders_csv(tmp_path / "c.csv", [taobao_order_row()], columns=no_shop)
+    with pytest.raises(imports.RejectedFile, match="--shop"):
+        run(engine, path, tmp_path)
+    assert count(engine, Order) == 2 and count(engine, Shop) == 2
+    assert run(engine, path, tmp_path, shop="乙店").created == 1
 
 
 def test_changed_waybill_supersedes_the_old_shipment(engine, tmp_path):

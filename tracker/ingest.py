@@ -433,6 +433,7 @@ class _Ingest:
         self.report = report
         self.now = now
         self._shops: dict[str, int] = {}
+        self._fallback = fallback_shop(conn.execute(select(Shop.name, Shop.platform)), platform)
         # Shops that held no order when this import met them, and a mark per hash((shop id,
         # order id)) slot of each order it created in one: a key in such a shop whose slot is
         # unmarked is surely not stored, and needs no lookup (16 MB however many orders, made
@@ -484,7 +485,9 @@ class _Ingest:
 
     # shops ---------------------------------------------------------------
     def shop_id(self, name: str | None) -> int:
-        name = shop_name(self.shop_name, name, self.platform)
+        name = shop_name(self.shop_name, name, self._fallback)
+        if name is None:
+            raise _no_shop_named(self.platform)
         cached = self._shops.get(name)
         if cached is not None:
             return cached
@@ -738,9 +741,29 @@ class _Ingest:
 DEFAULT_SHOP = {"taobao": "淘宝店铺", "pdd": "拼多多店铺", "douyin": "抖店", "jd": "京东店铺"}
 
 
-def shop_name(chosen: str | None, in_file: str | None, platform: str) -> str:
-    """The shop an order belongs to: ``--shop``, else the file's 店铺名称, else one per platform."""
-    return chosen or in_file or DEFAULT_SHOP.get(platform, platform)
+def shop_name(chosen: str | None, in_file: str | None, fallback: str | None) -> str | None:
+    """The shop an order belongs to: ``--shop``, else the file's 店铺名称, else ``fallback_shop``'s."""
+    return chosen or in_file or fallback
+
+
+def fallback_shop(shops: Iterable[tuple[str, str | None]], platform: str) -> str | None:
+    """The shop of orders whose file names none, from the (name, platform) of the shops stored.
+
+    The platform's only shop (a 千牛 xlsx without 店铺名称 after a CSV that named it must
+    reach the same orders, not copy them into a shop of its own); with none yet, one per
+    platform; with several, the per-platform one if it is among them, else None: which
+    one is for the user to say (``--shop``).
+    """
+    default = DEFAULT_SHOP.get(platform, platform)
+    mine = [name for name, of in shops if of == platform]
+    if len(mine) == 1:
+        return mine[0]
+    return default if not mine or default in mine else None
+
+
+def _no_shop_named(platform: str) -> imports.RejectedFile:
+    return imports.RejectedFile(f"文件没有店铺名称，而已有多个{platform}店铺：请用 --shop 指定",
+                                f"the file names no shop and several {platform} shops exist: choose one with --shop")
 
 
 class ConcurrentImport(RuntimeError):
@@ -923,8 +946,9 @@ class StoredDigests:
         self._engine = make_engine(url)
         self._conn = self._engine.connect()
         self._orders = BulkTable(self._conn, Order.__table__, ("shop_id", "platform_order_id"))
-        self._shops = {name: sid for sid, name in self._conn.execute(select(Shop.id, Shop.name))}
-        self._shop, self._platform = shop, platform
+        shops = self._conn.execute(select(Shop.id, Shop.name, Shop.platform)).all()
+        self._shops = {name: sid for sid, name, _platform in shops}
+        self._shop, self._fallback = shop, fallback_shop([row[1:] for row in shops], platform)
         # hash() of each (shop, order) met so far: 1M of them in ~50 MB.  A collision only
         # makes a row look repeated, and a repeated row is converted in full: safe.
         self._seen: set[int] = set()
@@ -941,7 +965,7 @@ class StoredDigests:
     def unchanged(self, rows: list[tuple[str | None, str | None, str]]) -> set[int]:
         """Positions of the (order id, shop name, raw digest) rows stored exactly so."""
         seen = self._seen
-        shop_ids = {shop: self._shops.get(shop_name(self._shop, shop, self._platform))
+        shop_ids = {shop: self._shops.get(shop_name(self._shop, shop, self._fallback))
                     for shop in {row[1] for row in rows}}  # a file names one shop, or a few
         # a shop new to the database has nothing stored to compare with; only an order's first
         # row in the file is asked about (``seen.add`` marks it and, returning None, lets it through)

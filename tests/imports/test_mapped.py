@@ -98,3 +98,23 @@ def test_file_without_the_mapped_header(tmp_path):
     mapping = write(tmp_path, "kuaishou.toml", KUAISHOU)
     with pytest.raises(RejectedFile):
         open_export(write(tmp_path, "d.csv", "订单号,状态\n1,已发货\n"), mapping=mapping)
+
+
+def test_a_mapped_header_the_file_lacks_is_named_and_alternatives_are_allowed(tmp_path):
+    from imports import RejectedFile
+
+    mapping = write(tmp_path, "kuaishou.toml", KUAISHOU)
+    misspelt = "订单ID,状态,收货地址,实付金额,付款时间,物流,买家备注\n2411110001,已发货,,¥12.00,,,\n"  # 实付款 → 实付金额
+    with pytest.raises(RejectedFile, match="lacks 实付款"):
+        open_export(write(tmp_path, "ks.csv", misspelt), mapping=mapping)
+    either = write(tmp_path, "either.toml", 'platform = "erp"\nkind = "orders"\n[columns]\n'
+                                            '"订单号" = "platform_order_id"\n"运单号" = "waybill"\n"快递单号" = "waybill"\n')
+    with open_export(write(tmp_path, "e.csv", "订单号,快递单号\nO1,SF1000000000001\n"), mapping=either) as export:
+        [order] = export.records()
+    assert order.shipments[0].waybill == "SF1000000000001"
+
+
+def test_the_row_digest_is_not_a_field_a_mapping_may_fill(tmp_path):
+    text = 'platform = "ks"\nkind = "orders"\n[columns]\n"a" = "platform_order_id"\n"b" = "source_digest"\n'
+    with pytest.raises(MappingError, match="unknown field 'source_digest'"):
+        open_export(write(tmp_path, "d.csv", "a,b\n1,x\n"), mapping=write(tmp_path, "m.toml", text))

@@ -116,6 +116,20 @@ def test_alternate_header_names(tmp_path):
     assert record.created_at == datetime(2026, 11, 10, 16, 0, tzinfo=UTC)
 
 
+def test_columns_feeding_one_field_fill_each_other_s_empty_cells(tmp_path):
+    """The newest layout holds both 订单备注 and 商家备忘 (and 联系手机 beside 联系电话): the
+    first listed wins where it holds a value, the other fills it where it is empty."""
+    from exportfiles import TAOBAO_ORDER_HEADER
+
+    columns = [*TAOBAO_ORDER_HEADER, "商家备忘"]
+    rows = [taobao_order_row(订单备注="", 商家备忘="发顺丰，不要中通", 联系手机="", 联系电话="0571-88880000"),
+            taobao_order_row(订单备注="老客户", 商家备忘="加急", 联系手机="13900000000", 联系电话="0571-88880000")]
+    _info, [spare, first] = read(write_taobao_orders_csv(tmp_path / "o.csv", rows, columns=columns))
+    assert spare.seller_memo == "发顺丰，不要中通" and spare.requested_carriers == ("sf",)
+    assert spare.excluded_carriers == ("zto",) and spare.receiver_phone == "0571-88880000"
+    assert first.seller_memo == "老客户" and first.receiver_phone == "13900000000"
+
+
 @pytest.mark.parametrize(("raw", "status"), [
     ("等待买家付款", "awaiting_payment"), ("买家已付款，等待卖家发货", "awaiting_shipment"),
     ("卖家已发货，等待买家确认", "shipped"), ("买家已签收", "shipped"), ("交易成功", "finished"),
