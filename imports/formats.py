@@ -32,7 +32,7 @@ from . import carrier_request
 from .address import province_name, split_address
 from .cells import (BadCell, ShipmentCells, clean, column_converter, combined_shipments, date_parser, ident,
                     ident_column, integer, money, shipments, text, text_column, when, yes_no)
-from .reader import RejectedFile, Row
+from .reader import Cells, RejectedFile, Row
 from .records import (ORDER_STATUSES, REFUND_STATUSES, ItemRecord, OrderColumns, OrderRecord, RefundRecord,
                       RowError, UnchangedRows)
 
@@ -95,6 +95,7 @@ class Format:
     statuses: Mapping[str, str] = field(default_factory=dict)  # raw status → vocabulary
     title: str = ""  # what shops call the file
     date_format: str | None = None  # strptime layout of every datetime column (mapping files)
+    order_lines: bool = False  # a row per order line (JD): an order's consecutive rows are joined
     _lookup: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -173,6 +174,10 @@ class Format:
         as_columns = as_columns and self.kind == "orders"
         person = self.reading(header)
         id_at = next((i for f, i, _c in plan if f == "platform_order_id"), None)
+        if self.order_lines and id_at is not None:
+            at = {f: i for f, i, _c in plan}
+            rows = _joined_lines(rows, id_at, [at[f] for f in _SUMMED if f in at],
+                                 [(tuple(at[f] for f in fs if f in at), sep) for fs, sep in _LISTED if fs[0] in at])
         batch: list[Row] = []
         for row in rows:
             cells = row[1]
@@ -248,6 +253,53 @@ class Format:
         if self.kind == "orders":
             derive_orders(values, len(batch))
         return _with_ids(self.kind, numbers, _records(record, values, len(batch)), columns)
+
+
+_SUMMED = ("item_count",)  # an order's lines: quantities add up,
+# titles, parcels (waybill and carrier in step) and 物流信息 are listed, each value once
+_LISTED = ((("item_summary",), "；"), (("waybill", "carrier"), ","), (("express",), ","))
+
+
+def _joined_lines(rows: Iterable[Row], id_at: int, summed: list[int],
+                  listed: list[tuple[tuple[int, ...], str]]) -> Iterator[Row]:
+    """An order's consecutive rows as one: quantities added, the distinct titles and parcels
+    listed, any other cell the first that holds a value.  Numbered as its first row; its
+    digest of all its rows."""
+    group: list[Row] = []
+    for row in rows:
+        if group and _line_key(row[1], id_at) != _line_key(group[0][1], id_at):
+            yield _joined(group, summed, listed)
+            group = []
+        group.append(row)
+    if group:
+        yield _joined(group, summed, listed)
+
+
+def _line_key(cells: Cells, id_at: int) -> object:
+    cell = cells[id_at] if id_at < len(cells) else ""
+    return cell.strip() if type(cell) is str else cell
+
+
+def _joined(group: list[Row], summed: list[int], listed: list[tuple[tuple[int, ...], str]]) -> Row:
+    if len(group) == 1:
+        return group[0]
+    width = max(len(cells) for _n, cells, _raw in group)
+    columns = [[cells[i] if i < len(cells) else "" for _n, cells, _raw in group] for i in range(width)]
+    joined = [next(filter(_filled, column), column[0]) for column in columns]
+    for i in summed:
+        counts = [str(c).strip() for c in columns[i] if _filled(c)]
+        if counts and all(c.isdigit() for c in counts):
+            joined[i] = str(sum(map(int, counts)))
+    for at, separator in listed:
+        lines = dict.fromkeys(tuple(str(columns[i][k]).strip() if _filled(columns[i][k]) else "" for i in at)
+                              for k in range(len(group)))
+        lines = [line for line in lines if line[0]]  # a title, a waybill
+        if len(lines) > 1:
+            for j, i in enumerate(at):
+                values = [line[j] for line in lines]
+                joined[i] = values[0] if j and len(set(values)) == 1 else separator.join(values)
+    raws = [raw for _n, _cells, raw in group]
+    return group[0][0], joined, b"".join(raws) if all(type(r) is bytes for r in raws) else None
 
 
 def _filled(cell: object) -> bool:

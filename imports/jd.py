@@ -1,4 +1,4 @@
-"""京东 POP 订单导出: one row per order line.
+"""京东 POP 订单导出: one row per order line (an order's lines are joined into one order).
 
 Only a 2015-era layout is public (30 columns, no waybill column); 运单号 / 快递公司 or a
 combined 物流信息 column are accepted as aliases but are unverified.  Addresses have no
@@ -52,4 +52,4 @@ STATUSES = {
     "取消": "closed",
 }
 
-FORMAT = Format("jd_orders", "jd", "orders", COLUMNS, SIGNATURE, STATUSES, title="京东订单导出")
+FORMAT = Format("jd_orders", "jd", "orders", COLUMNS, SIGNATURE, STATUSES, title="京东订单导出", order_lines=True)

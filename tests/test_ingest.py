@@ -177,6 +177,18 @@ def test_a_file_naming_no_shop_among_several_of_its_platform_is_refused(engine, 
     assert run(engine, path, tmp_path, shop="乙店").created == 1
 
 
+def test_jd_order_lines_import_as_one_order_and_again_unchanged(engine, tmp_path):
+    lines = [jd_order_row(订单号="250000000017", 商品名称="羽绒服", 订购数量="1"),
+             jd_order_row(订单号="250000000017", 商品名称="围巾", 订购数量="2", 运单号="JDVA00000000019")]
+    path = write_jd_orders_csv(tmp_path / "jd.csv", lines)
+    first = run(engine, path, tmp_path)
+    again = run(engine, path, tmp_path)
+    assert (first.rows_read, first.created, again.unchanged) == (1, 1, 1)
+    order = orders_by_id(engine)["250000000017"]
+    assert (order.item_count, order.item_summary) == (3, "羽绒服；围巾")
+    assert count(engine, Order) == 1 and count(engine, Shipment) == 2
+
+
 def test_changed_waybill_supersedes_the_old_shipment(engine, tmp_path):
     row = taobao_order_row(订单编号="3900000000000000042", 物流单号="73100000000042")
     run(engine, write_taobao_orders_csv(tmp_path / "a.csv", [row]), tmp_path)

@@ -94,6 +94,23 @@ def test_jd_orders(tmp_path, writer):
     assert second.status == "finished" and second.confirmed_at == datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
 
+@pytest.mark.parametrize("writer", [write_jd_orders_csv, write_jd_orders_xlsx])
+def test_jd_order_lines_make_one_order(tmp_path, writer):
+    """JD exports a row per order line: an order's rows become one order with every title,
+    the quantities added and each parcel once, whichever line names it."""
+    lines = [jd_order_row(订单号="250000000007", 商品名称="加厚保暖羽绒服", 订购数量="1"),
+             jd_order_row(订单号="250000000007", 商品名称="羊毛围巾", 订购数量="2", 运单号="", 快递公司=""),
+             jd_order_row(订单号="250000000007", 商品名称="手套", 订购数量="1", 运单号="JDVA00000000009"),
+             jd_order_row(订单号="250000000008", 运单号="JDVA00000000008")]
+    suffix = ".csv" if "csv" in writer.__name__ else ".xlsx"
+    _info, (joined, single) = read(writer(tmp_path / f"jd{suffix}", lines))
+    assert (joined.row, joined.item_count, joined.item_summary) == (2, 4, "加厚保暖羽绒服；羊毛围巾；手套")
+    assert joined.shipments == (ShipmentRef("JDVA00000000001", "jd", "京东快递"),
+                                ShipmentRef("JDVA00000000009", "jd", "京东快递"))
+    assert joined.paid_amount == Decimal("59.00")  # the order's amount, on each of its lines
+    assert (single.row, single.item_count, single.shipments[0].waybill) == (5, 1, "JDVA00000000008")
+
+
 def test_jd_2015_layout_without_waybill_columns(tmp_path):
     path = write_jd_orders_csv(tmp_path / "jd_old.csv", [jd_order_row(订单状态="等待确认收货")], waybill_columns=False)
     info, [record] = read(path)
