@@ -66,9 +66,17 @@ _CITY = re.compile(r"^(.{1,9}?(?:自治州|地区|盟|市))")
 _DISTRICT = re.compile(r"^(.{1,7}?(?:区|县|市|旗))")
 
 
+# Prefectures whose name starts with another province's short name (青海's 海南州 is not 海南省).
+_LOOKALIKES = {"海南藏族自治州": ("青海省", "海南藏族自治州"), "海南州": ("青海省", "海南藏族自治州")}
+
+
 @lru_cache(maxsize=8192)
 def _from_prefix(prefix: str) -> tuple[str | None, str | None, str | None] | None:
     """"江西南昌市青山湖区…" without spaces (JD): province by name, then the usual suffixes."""
+    lookalike = next((name for name in _LOOKALIKES if prefix.startswith(name)), None)
+    if lookalike:
+        m = _DISTRICT.match(prefix[len(lookalike):])
+        return (*_LOOKALIKES[lookalike], m.group(1) if m else None)
     head = next((p for p in _PREFIXES if prefix.startswith(p)), None)
     if head is None:
         return None

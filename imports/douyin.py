@@ -45,6 +45,8 @@ SIGNATURE = ("主订单编号", "子订单编号", "选购商品")
 STATUSES = {
     "待支付": "awaiting_payment",
     "待付款": "awaiting_payment",
+    "已支付": "awaiting_shipment",  # paid, before the shop's confirmation (待确认)
+    "待确认": "awaiting_shipment",
     "备货中": "awaiting_shipment",
     "待发货": "awaiting_shipment",
     "部分发货": "shipped",

@@ -44,6 +44,8 @@ STATUSES = {
     "等待付款": "awaiting_payment",
     "等待出库": "awaiting_shipment",
     "锁定": "awaiting_shipment",  # paid, held (e.g. a pending cancel request): not shipped yet
+    "已锁定": "awaiting_shipment",
+    "等待发货": "awaiting_shipment",
     "暂停": "awaiting_shipment",
     "等待确认收货": "shipped",
     "完成": "finished",

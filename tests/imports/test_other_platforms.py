@@ -73,6 +73,8 @@ JD = (write_jd_orders_csv, jd_order_row)
     (DOUYIN, "待发货", "awaiting_shipment"), (DOUYIN, "已发货", "shipped"), (DOUYIN, "已完成", "finished"),
     (DOUYIN, "已关闭", "closed"), (JD, "等待出库", "awaiting_shipment"), (JD, "(删除)等待确认收货", "shipped"),
     (JD, "锁定", "awaiting_shipment"), (JD, "已取消", "closed"), (JD, "配送退货", "unknown"),
+    (PDD, "交易成功", "finished"), (DOUYIN, "已支付", "awaiting_shipment"), (DOUYIN, "待确认", "awaiting_shipment"),
+    (JD, "已锁定", "awaiting_shipment"), (JD, "等待发货", "awaiting_shipment"),
 ])
 def test_statuses(tmp_path, platform, raw, status):
     writer, row = platform
