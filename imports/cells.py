@@ -120,10 +120,14 @@ def ident(value: object) -> str | None:
 _MONEY_STRIP = " 元¥￥"
 _money_cache: dict[str, Decimal] = {}
 _CACHE_LIMIT = 10_000
+# No order comes near ten billion yuan; the column stores NUMERIC(14,2), i.e. under 10^12
+# (BIGINT fen on SQLite), so a larger amount is a misplaced id or a damaged cell.
+_MONEY_DIGITS = 10  # whole-yuan digits: under 10^10 (a cheap test: Decimal.adjusted())
+_NOT_AN_AMOUNT = "金额无法识别 (not an amount)"
 
 
 def money(value: object) -> Decimal | None:
-    """Decimal from ``12.50``, ``12.50元``, ``¥1,234.00``; junk raises ``BadCell``."""
+    """Decimal from ``12.50``, ``12.50元``, ``¥1,234.00``; junk and amounts out of range raise ``BadCell``."""
     if type(value) is str:
         hit = _money_cache.get(value)
         if hit is not None:
@@ -134,34 +138,56 @@ def money(value: object) -> Decimal | None:
         try:
             d = Decimal(s.replace(",", "").replace("，", "").strip(_MONEY_STRIP))
         except InvalidOperation:
-            raise BadCell("金额无法识别 (not an amount)") from None
-        if not d.is_finite():
-            raise BadCell("金额无法识别 (not an amount)")
+            raise BadCell(_NOT_AN_AMOUNT) from None
+        if not (d.is_finite() and d.adjusted() < _MONEY_DIGITS):
+            _amount(d)  # says which
         if len(_money_cache) < _CACHE_LIMIT:
             _money_cache[value] = d
         return d
     if isinstance(value, bool):
-        raise BadCell("金额无法识别 (not an amount)")
+        raise BadCell(_NOT_AN_AMOUNT)
     if isinstance(value, (int, float)):
-        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        return _amount(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
     return money(clean(value))
 
 
+def _amount(d: Decimal) -> Decimal:
+    if not d.is_finite():
+        raise BadCell(_NOT_AN_AMOUNT)
+    if d.adjusted() >= _MONEY_DIGITS:
+        raise BadCell("金额超出范围 (amount out of range)")
+    return d
+
+
+# An order holds far fewer pieces; the columns are 32-bit INTEGER on PostgreSQL.
+_COUNT_LIMIT = 100_000_000
+_COUNT_DIGITS = len(str(_COUNT_LIMIT)) - 1
+_NOT_A_COUNT = "数量无法识别 (not a whole number)"
+
+
 def integer(value: object) -> int | None:
-    """Counts such as 购买数量: ``3``, ``3.0``, ``3件``."""
+    """Counts such as 购买数量: ``3``, ``3.0``, ``3件``; beyond any order's count raises ``BadCell``."""
     if type(value) is str:
         try:
-            return int(value)  # int() itself ignores surrounding whitespace and tabs
+            n = int(value)  # int() itself ignores surrounding whitespace and tabs
         except ValueError:
-            pass
+            n = _loose_count(value)
     elif isinstance(value, bool):
-        raise BadCell("数量无法识别 (not a whole number)")
+        raise BadCell(_NOT_A_COUNT)
     elif isinstance(value, int):
-        return value
-    if type(value) is float:
-        if value.is_integer():
-            return int(value)
-        raise BadCell("数量无法识别 (not a whole number)")
+        n = value
+    elif type(value) is float:
+        if not value.is_integer():  # also NaN and infinity
+            raise BadCell(_NOT_A_COUNT)
+        n = int(value)
+    else:
+        n = _loose_count(value)
+    if n is not None and not -_COUNT_LIMIT < n < _COUNT_LIMIT:
+        raise BadCell("数量超出范围 (count out of range)")
+    return n
+
+
+def _loose_count(value: object) -> int | None:
     s = clean(value).rstrip("件个")
     if s in _NULLS:
         return None
@@ -171,9 +197,9 @@ def integer(value: object) -> int | None:
         try:
             f = float(s)
         except ValueError:
-            raise BadCell("数量无法识别 (not a whole number)") from None
-        if not f.is_integer():
-            raise BadCell("数量无法识别 (not a whole number)") from None
+            raise BadCell(_NOT_A_COUNT) from None
+        if not f.is_integer():  # also NaN and infinity
+            raise BadCell(_NOT_A_COUNT) from None
         return int(f)
 
 
@@ -316,6 +342,17 @@ def money_column(cells: Sequence) -> list[Decimal | None]:
     return [known[c] if c in known else money(c) if c != "" else None for c in cells]
 
 
+def integer_column(cells: Sequence) -> list[int | None]:
+    try:  # a column of plain short digits (nearly every count column): int() each, no range to check
+        digits = "".join(cells)
+        plain = digits.isdigit() and digits.isascii() and max(map(len, cells)) <= _COUNT_DIGITS
+    except TypeError:  # xlsx numbers
+        plain = False
+    if plain:
+        return [int(c) if c != "" else None for c in cells]
+    return [integer(c) if c != "" else None for c in cells]
+
+
 def when_column(cells: Sequence) -> UtcTimes:
     return UtcTimes.of_cells(cells)
 
@@ -404,7 +441,7 @@ class UtcTimes(_LazyColumn):
 
 
 _COLUMN_FORMS: dict[Callable, Callable] = {text: text_column, ident: ident_column, money: money_column,
-                                          when: when_column}
+                                          integer: integer_column, when: when_column}
 
 
 def column_converter(convert: Callable[[Any], Any]) -> Callable[[Sequence], list]:
