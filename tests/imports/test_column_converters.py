@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from imports.cells import (BadCell, column_converter, ident, integer, money, shipments, shipments_column, text,
-                          utc_text, when, yes_no)
+                          utc_text, waybill_text, when, yes_no)
 from imports.cells import date_parser
 
 GOOD = {
@@ -29,6 +29,9 @@ GOOD = {
            45972.25, datetime(2026, 11, 11, 10, 0), date(2026, 11, 11), '="2026-11-11 10:00:00"'],
     integer: ["3", " 3 ", "3件", "3.0", "", 3, 3.0, "12", "99999999", "007", "-2"],
     yes_no: ["是", "否", "", "yes", "0"],
+    waybill_text: ["73100000000001", "SF1000000000001", "JDVA-0000000001", "", "-", "无", "自提", " 7310000000001 ",
+                   '="73100000000001"', "\t73100000000001", "73100000000001,73100000000002", "中通:73100000000008",
+                   "73100000000008(已签收)", "SF1234567890123|SF1234567890124", 73100000000001.0, 731000000, None],
 }
 BAD = {
     ident: ["3.9E+18", 3.9e18, 12.5],
@@ -37,6 +40,7 @@ BAD = {
     when: ["2026-13-45 10:00:00", "not a date", "10:00", "99999999"],
     integer: ["3.5", "many", "99999999999999999999", "100000000", "1e400", "inf", 1e20, float("nan")],
     yes_no: ["maybe"],
+    waybill_text: ["7.30203E+13", "4.62599E+14", "12", "7310000000000１", 7.31e15, 7310000000.5],
 }
 
 
@@ -104,7 +108,9 @@ def test_other_converters_get_the_generic_column_form():
 
 def test_shipments_column_agrees_with_shipments_row_by_row():
     waybills = ["73100000000001", "SF1000000000001", "12", "无", "YT1000000000001；YT1000000000002", "JDVA00000000001",
-                "73100000000001,73100000000002", "No:73100000000001", "abcdef", "7310000000000１", "", None, " 7310000000001"]
+                "73100000000001,73100000000002", "No:73100000000001", "abcdef", "7310000000000１", "", None, " 7310000000001",
+                "中通快递:73100000000008;圆通速递:YT1234567890123", "73100000000008(中通快递)", "73100000000008(已签收)",
+                "SF1234567890123|SF1234567890124", "YT1000000000001;YT1000000000001", "7.31E+13"]
     carriers = ["中通快递", "顺丰速运", "顺丰速运,圆通速递", "某某物流", "", None, " 韵达快递 "]
     rnd = random.Random(11)
     for _ in range(200):
