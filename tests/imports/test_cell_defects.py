@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from exportfiles import DOUYIN_HEADER, douyin_order_row, taobao_order_row, write_csv, write_taobao_orders_csv
-from imports import RowError, ShipmentRef, open_export
+from imports import RowError, ShipmentRef, carrier_request, open_export
 from imports.cells import (BadCell, column_converter, express_text, integer, money, order_shipments, shipments,
                            shipments_column, waybill_text)
 from imports.formats import converter
@@ -130,3 +130,24 @@ def test_the_same_parcel_in_the_waybill_and_express_columns_is_one_shipment(tmp_
     row = douyin_order_row(快递信息="中通快递 73100000000009", 快递公司="中通快递", 快递单号="73100000000009")
     [order] = read(write_csv(tmp_path / "dy.csv", header, [row], "utf-8-sig"))
     assert order.shipments == (ShipmentRef("73100000000009", "zto", "中通快递"),)
+
+
+# --- carrier wishes --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("message", "requested", "excluded"), [
+    ("除了顺丰都不要", ("sf",), ()),  # only SF: the others are refused
+    ("除顺丰外都不要", ("sf",), ()),
+    ("除了顺丰以外的快递都不行", ("sf",), ()),
+    ("除了中通其他都行", (), ("zto",)),  # the others are fine: ZTO is the one refused
+    ("本地韵达中通都不到", (), ("yunda", "zto")),
+    ("中通韵达不到", (), ("zto", "yunda")),
+    ("不要中通顺丰就行", ("sf",), ("zto",)),  # names side by side keep their own cues
+    ("我这里只有邮政能到", ("chinapost",), ()),
+    ("只能收到邮政和EMS", ("chinapost", "ems"), ()),
+    ("只收邮政", ("chinapost",), ()),
+    ("只能收邮政", ("chinapost",), ()),
+    ("地址偏远只有EMS", ("ems",), ()),
+    ("只有中通不到", (), ("zto",)),  # a cue after the name outweighs 只有
+])
+def test_carrier_wishes_in_common_phrasings(message, requested, excluded):
+    assert carrier_request.parse(message) == (requested, excluded)
