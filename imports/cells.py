@@ -466,6 +466,7 @@ _NAMED_TOKEN = re.compile(r"(?P<before>[^\x00-\x7f]*?)[:：]?(?P<bill>[A-Za-z0-9
 _NAME_WRAPPERS = " :：()（）[]【】"
 # What Excel writes for a long number in General format (7.30203E+13): its last digits are gone.
 _EXCEL_NUMBER = re.compile(r"\d(?:\.\d+)?[eE]\+\d")
+_DIGIT = re.compile(r"[0-9]")
 
 
 _WAYBILL = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Za-z0-9-]{5,}")  # 5+ characters, 4+ digits
@@ -504,9 +505,9 @@ def _named_waybills(cell: str) -> list[tuple[str, str]]:
             else:
                 pending = name
             continue
-        if _is_waybill(bill) and bill not in found:
+        last = bill if _is_waybill(bill) and bill not in found else None
+        if last is not None:
             found[bill] = _carrier_name(before) or _carrier_name(after) or pending
-            last = bill
         pending = ""
     return list(found.items())
 
@@ -575,7 +576,7 @@ def _check_waybills(cell: str, parse: Callable[[str], Sequence]) -> None:
     if _EXCEL_NUMBER.search(cell):
         raise BadCell("物流单号被 Excel 改成科学计数法，请用文本格式重新导出 "
                       "(waybill turned into scientific notation by Excel: export the file again with it as text)")
-    if not parse(cell) and any(c in cell for c in "0123456789"):
+    if not parse(cell) and _DIGIT.search(cell):
         raise BadCell("物流单号无法识别 (no waybill in the cell)")
 
 
