@@ -120,10 +120,14 @@ def ident(value: object) -> str | None:
 _MONEY_STRIP = " 元¥￥"
 _money_cache: dict[str, Decimal] = {}
 _CACHE_LIMIT = 10_000
+# No order comes near ten billion yuan; the column stores NUMERIC(14,2), i.e. under 10^12
+# (BIGINT fen on SQLite), so a larger amount is a misplaced id or a damaged cell.
+_MONEY_DIGITS = 10  # whole-yuan digits: under 10^10 (a cheap test: Decimal.adjusted())
+_NOT_AN_AMOUNT = "金额无法识别 (not an amount)"
 
 
 def money(value: object) -> Decimal | None:
-    """Decimal from ``12.50``, ``12.50元``, ``¥1,234.00``; junk raises ``BadCell``."""
+    """Decimal from ``12.50``, ``12.50元``, ``¥1,234.00``; junk and amounts out of range raise ``BadCell``."""
     if type(value) is str:
         hit = _money_cache.get(value)
         if hit is not None:
@@ -134,34 +138,56 @@ def money(value: object) -> Decimal | None:
         try:
             d = Decimal(s.replace(",", "").replace("，", "").strip(_MONEY_STRIP))
         except InvalidOperation:
-            raise BadCell("金额无法识别 (not an amount)") from None
-        if not d.is_finite():
-            raise BadCell("金额无法识别 (not an amount)")
+            raise BadCell(_NOT_AN_AMOUNT) from None
+        if not (d.is_finite() and d.adjusted() < _MONEY_DIGITS):
+            _amount(d)  # says which
         if len(_money_cache) < _CACHE_LIMIT:
             _money_cache[value] = d
         return d
     if isinstance(value, bool):
-        raise BadCell("金额无法识别 (not an amount)")
+        raise BadCell(_NOT_AN_AMOUNT)
     if isinstance(value, (int, float)):
-        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        return _amount(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
     return money(clean(value))
 
 
+def _amount(d: Decimal) -> Decimal:
+    if not d.is_finite():
+        raise BadCell(_NOT_AN_AMOUNT)
+    if d.adjusted() >= _MONEY_DIGITS:
+        raise BadCell("金额超出范围 (amount out of range)")
+    return d
+
+
+# An order holds far fewer pieces; the columns are 32-bit INTEGER on PostgreSQL.
+_COUNT_LIMIT = 100_000_000
+_COUNT_DIGITS = len(str(_COUNT_LIMIT)) - 1
+_NOT_A_COUNT = "数量无法识别 (not a whole number)"
+
+
 def integer(value: object) -> int | None:
-    """Counts such as 购买数量: ``3``, ``3.0``, ``3件``."""
+    """Counts such as 购买数量: ``3``, ``3.0``, ``3件``; beyond any order's count raises ``BadCell``."""
     if type(value) is str:
         try:
-            return int(value)  # int() itself ignores surrounding whitespace and tabs
+            n = int(value)  # int() itself ignores surrounding whitespace and tabs
         except ValueError:
-            pass
+            n = _loose_count(value)
     elif isinstance(value, bool):
-        raise BadCell("数量无法识别 (not a whole number)")
+        raise BadCell(_NOT_A_COUNT)
     elif isinstance(value, int):
-        return value
-    if type(value) is float:
-        if value.is_integer():
-            return int(value)
-        raise BadCell("数量无法识别 (not a whole number)")
+        n = value
+    elif type(value) is float:
+        if not value.is_integer():  # also NaN and infinity
+            raise BadCell(_NOT_A_COUNT)
+        n = int(value)
+    else:
+        n = _loose_count(value)
+    if n is not None and not -_COUNT_LIMIT < n < _COUNT_LIMIT:
+        raise BadCell("数量超出范围 (count out of range)")
+    return n
+
+
+def _loose_count(value: object) -> int | None:
     s = clean(value).rstrip("件个")
     if s in _NULLS:
         return None
@@ -171,9 +197,9 @@ def integer(value: object) -> int | None:
         try:
             f = float(s)
         except ValueError:
-            raise BadCell("数量无法识别 (not a whole number)") from None
-        if not f.is_integer():
-            raise BadCell("数量无法识别 (not a whole number)") from None
+            raise BadCell(_NOT_A_COUNT) from None
+        if not f.is_integer():  # also NaN and infinity
+            raise BadCell(_NOT_A_COUNT) from None
         return int(f)
 
 
@@ -316,6 +342,17 @@ def money_column(cells: Sequence) -> list[Decimal | None]:
     return [known[c] if c in known else money(c) if c != "" else None for c in cells]
 
 
+def integer_column(cells: Sequence) -> list[int | None]:
+    try:  # a column of plain short digits (nearly every count column): int() each, no range to check
+        digits = "".join(cells)
+        plain = digits.isdigit() and digits.isascii() and max(map(len, cells)) <= _COUNT_DIGITS
+    except TypeError:  # xlsx numbers
+        plain = False
+    if plain:
+        return [int(c) if c != "" else None for c in cells]
+    return [integer(c) if c != "" else None for c in cells]
+
+
 def when_column(cells: Sequence) -> UtcTimes:
     return UtcTimes.of_cells(cells)
 
@@ -404,7 +441,7 @@ class UtcTimes(_LazyColumn):
 
 
 _COLUMN_FORMS: dict[Callable, Callable] = {text: text_column, ident: ident_column, money: money_column,
-                                          when: when_column}
+                                          integer: integer_column, when: when_column}
 
 
 def column_converter(convert: Callable[[Any], Any]) -> Callable[[Sequence], list]:
@@ -417,14 +454,25 @@ def column_converter(convert: Callable[[Any], Any]) -> Callable[[Sequence], list
 
 # --- waybills ------------------------------------------------------------------------
 
-_WAYBILL_SEPARATORS = re.compile(r"[,，;；/、\s]+")
+_WAYBILL_SEPARATORS = re.compile(r"[,，;；/、|｜\s]+")
 _CARRIER_SEPARATORS = re.compile(r"[,，;；/、\n]+")
 _SEGMENT_SEPARATORS = re.compile(r"[,，;；、\n]+")
 _WAYBILL_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{4,}")
 _NO_PREFIX = re.compile(r"^(?:No[.:：]?|单号[:：]?)", re.IGNORECASE)
+# A token of a waybill cell: "7310…", "中通快递:7310…", "中通7310…", "7310…(中通快递)", "7310…(已签收)",
+# or a name alone ("中通快递", "(中通快递)") that belongs to the waybill beside it.
+_NAMED_TOKEN = re.compile(r"(?P<before>[^\x00-\x7f]*?)[:：]?(?P<bill>[A-Za-z0-9-]*)"
+                          r"(?:[(（](?P<after>[^()（）]*)[)）])?")
+_NAME_WRAPPERS = " :：()（）[]【】"
+# What Excel writes for a long number in General format (7.30203E+13): its last digits are gone.
+_EXCEL_NUMBER = re.compile(r"\d(?:\.\d+)?[eE]\+\d")
+_DIGIT = re.compile(r"[0-9]")
 
 
 _WAYBILL = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Za-z0-9-]{5,}")  # 5+ characters, 4+ digits
+_PLAIN_WAYBILLS = re.compile(r"(?:(?=(?:[^0-9\x00]*[0-9]){4})[A-Za-z0-9-]{5,}\x00)*"
+                             r"(?=(?:[^0-9\x00]*[0-9]){4})[A-Za-z0-9-]{5,}")  # _WAYBILLs joined by \x00
+_DIGIT_WAYBILLS = re.compile(r"[0-9]{5,}(?:\x00[0-9]{5,})*")  # the same when all are digits: 3× as fast
 
 
 def _is_waybill(token: str) -> bool:
@@ -432,34 +480,116 @@ def _is_waybill(token: str) -> bool:
 
 
 def split_waybills(cell: str) -> list[str]:
-    """Every waybill in a cell that may hold several (``a,b`` ``a；b`` ``a/b`` ``a b`` …)."""
+    """Every waybill in a cell that may hold several (``a,b`` ``a；b`` ``a/b`` ``a|b`` ``a b`` …)."""
+    return [bill for bill, _name in _named_waybills(cell)]
+
+
+def _named_waybills(cell: str) -> list[tuple[str, str]]:
+    """Each waybill in a cell, once, with the carrier the cell names beside it ("" if none)."""
     if cell.isalnum() and cell.isascii():
-        return [cell] if _is_waybill(cell) else []
-    out: list[str] = []
+        return [(cell, "")] if _is_waybill(cell) else []
+    found: dict[str, str] = {}  # first occurrence wins
+    pending, last = "", None
     for token in _WAYBILL_SEPARATORS.split(cell):
         if token[:1] in ("N", "n", "单"):
             token = _NO_PREFIX.sub("", token)
-        if _is_waybill(token) and token not in out:
-            out.append(token)
-    return out
+        m = _NAMED_TOKEN.fullmatch(token)
+        if m is None:
+            pending, last = "", None
+            continue
+        before, bill, after = m.group("before", "bill", "after")
+        if not bill:  # a carrier alone: of the waybill before it when in brackets, else of the next
+            name = _carrier_name(before) or _carrier_name(after)
+            if after is not None and last is not None and name and not found[last]:
+                found[last] = name
+            else:
+                pending = name
+            continue
+        last = bill if _is_waybill(bill) and bill not in found else None
+        if last is not None:
+            found[bill] = _carrier_name(before) or _carrier_name(after) or pending
+        pending = ""
+    return list(found.items())
+
+
+def _carrier_name(written: str | None) -> str:
+    """``written`` trimmed if it names a carrier we know, else ""."""
+    if not written:
+        return ""
+    name = written.strip(_NAME_WRAPPERS)
+    return name if carrier_code(name) is not None else ""
 
 
 def shipments(waybill_cell: str | None, carrier_cell: str | None) -> tuple[ShipmentRef, ...]:
-    """ShipmentRefs from a waybill column and a carrier column.
+    """ShipmentRefs from a waybill column and a carrier column, one per waybill.
 
-    Several carriers in the carrier cell pair up with the waybills by position when the
-    counts agree; otherwise the whole carrier cell names the carrier of every waybill.
+    A carrier the waybill cell names beside a waybill ("中通:7310…", "7310…(中通快递)") is its
+    carrier.  Otherwise several carriers in the carrier cell pair up with the waybills by
+    position when the counts agree, else the whole carrier cell names the carrier.
     """
     if not waybill_cell:
         return ()
-    bills = split_waybills(waybill_cell)
+    found = _named_waybills(waybill_cell)
     raw = carrier_cell or ""
-    if len(bills) > 1:
-        names = [n.strip() for n in _CARRIER_SEPARATORS.split(raw) if n.strip()]
-        if len(names) == len(bills):
-            return tuple([ShipmentRef(b, carrier_code(n), n) for b, n in zip(bills, names)])
-    code = carrier_code(raw)
-    return tuple([ShipmentRef(b, code, raw) for b in bills])
+    names = [raw] * len(found)
+    if len(found) > 1:
+        given = [n.strip() for n in _CARRIER_SEPARATORS.split(raw) if n.strip()]
+        if len(given) == len(found):
+            names = given
+    return tuple([ShipmentRef(bill, carrier_code(own or name), own or name)
+                  for (bill, own), name in zip(found, names)])
+
+
+def order_shipments(waybill_cell: str | None, carrier_cell: str | None,
+                    express_cell: str | None) -> tuple[ShipmentRef, ...]:
+    """An order's shipments from its waybill + carrier cells and its "快递公司 单号" cell, each
+    waybill once: an export that has both forms names the same parcel in each (first wins)."""
+    separate, combined = shipments(waybill_cell, carrier_cell), combined_shipments(express_cell)
+    if not (separate and combined):
+        return separate or combined
+    seen = {ref.waybill for ref in separate}
+    return separate + tuple([ref for ref in combined if ref.waybill not in seen])
+
+
+def waybill_text(value: object) -> str | None:
+    """A waybill cell's text, refused (``BadCell``) when it holds digits but no waybill: a
+    number Excel turned into scientific notation or stored as a float (as ``ident``), a
+    number cut short.  A cell without a digit ("自提", "无需物流") tells there is no
+    parcel and stays text."""
+    if type(value) is float:
+        ident(value)
+    s = text(value)
+    if s is not None:
+        _check_waybills(s, split_waybills)
+    return s
+
+
+def express_text(value: object) -> str | None:
+    """``waybill_text`` for a "快递公司 单号" cell (``combined_shipments``)."""
+    s = text(value)
+    if s is not None:
+        _check_waybills(s, combined_shipments)
+    return s
+
+
+def _check_waybills(cell: str, parse: Callable[[str], Sequence]) -> None:
+    if _EXCEL_NUMBER.search(cell):
+        raise BadCell("物流单号被 Excel 改成科学计数法，请用文本格式重新导出 "
+                      "(waybill turned into scientific notation by Excel: export the file again with it as text)")
+    if not parse(cell) and _DIGIT.search(cell):
+        raise BadCell("物流单号无法识别 (no waybill in the cell)")
+
+
+def waybill_column(cells: Sequence) -> list[str | None]:
+    """``waybill_text`` over a column: one match over the column when every cell is one plain waybill."""
+    texts = text_column(cells)
+    present = "\x00".join(filter(None, texts))
+    if present and not (_DIGIT_WAYBILLS.fullmatch(present) or _PLAIN_WAYBILLS.fullmatch(present)):
+        return [waybill_text(c) if c != "" else None for c in cells]
+    return texts
+
+
+_COLUMN_FORMS[waybill_text] = waybill_column
 
 
 def shipments_column(waybill_cells: Sequence[str | None], carrier_cells: Sequence[str | None],
