@@ -30,8 +30,9 @@ from typing import Any
 
 from . import carrier_request
 from .address import province_name, split_address
-from .cells import (BadCell, ShipmentCells, clean, column_converter, combined_shipments, date_parser, ident,
-                    ident_column, integer, money, shipments, text, text_column, when, yes_no)
+from .cells import (BadCell, ShipmentCells, clean, column_converter, date_parser, express_text, ident,
+                    ident_column, integer, money, order_shipments, shipments, text, text_column, waybill_text, when,
+                    yes_no)
 from .reader import Cells, RejectedFile, Row
 from .records import (ORDER_STATUSES, REFUND_STATUSES, ItemRecord, OrderColumns, OrderRecord, RefundRecord,
                       RowError, UnchangedRows)
@@ -55,6 +56,7 @@ _IDENT_FIELDS = frozenset({"platform_order_id", "parent_order_id", "refund_id", 
 _BY_TYPE: tuple[tuple[str, Converter], ...] = (
     ("Decimal", money), ("datetime", when), ("bool", yes_no), ("int", integer), ("str", text),
 )
+_WAYBILL_FIELDS: dict[str, Converter] = {"waybill": waybill_text, "return_waybill": waybill_text, "express": express_text}
 _ID_NAMES = {"platform_order_id": ("订单编号", "order id"), "refund_id": ("退款编号", "refund id")}
 
 
@@ -67,6 +69,8 @@ def field_names(kind: str) -> tuple[str, ...]:
 def converter(kind: str, name: str, dates: Converter | None = None) -> Converter:
     if name in _IDENT_FIELDS:
         return ident
+    if name in _WAYBILL_FIELDS:
+        return _WAYBILL_FIELDS[name]
     annotation = next((str(f.type) for f in dataclasses.fields(RECORDS[kind]) if f.name == name), "str")
     conv = next(c for t, c in _BY_TYPE if t in annotation)
     return dates if dates is not None and conv is when else conv
@@ -413,7 +417,7 @@ def _statuses(fmt: Format, values: dict[str, list], k: int) -> None:
 def _build_orders(fmt: Format, v: dict[str, list], k: int) -> type:
     _statuses(fmt, v, k)
     if "express" in v:
-        v["shipments"] = list(map(_order_shipments, _column(v, "waybill", k), _column(v, "carrier", k),
+        v["shipments"] = list(map(order_shipments, _column(v, "waybill", k), _column(v, "carrier", k),
                                   _column(v, "express", k)))
     else:
         v["shipments"] = ShipmentCells(_column(v, "waybill", k), _column(v, "carrier", k))
@@ -438,10 +442,6 @@ def derive_orders(v: dict[str, list], k: int) -> None:
         wishes = list(map(_wishes, v.get("buyer_message") or [None] * k, v.get("seller_memo") or [None] * k))
         v["requested_carriers"] = [w[0] for w in wishes]
         v["excluded_carriers"] = [w[1] for w in wishes]
-
-
-def _order_shipments(waybill: str | None, carrier: str | None, express: str | None) -> tuple:
-    return shipments(waybill, carrier) + combined_shipments(express) if waybill or express else ()
 
 
 @lru_cache(maxsize=4096)

@@ -11,7 +11,6 @@ from exportfiles import DOUYIN_HEADER, douyin_order_row, taobao_order_row, write
 from imports import RowError, ShipmentRef, carrier_request, open_export
 from imports.cells import (BadCell, column_converter, express_text, integer, money, order_shipments, shipments,
                            shipments_column, waybill_text)
-from imports.formats import converter
 
 
 @pytest.mark.parametrize("cell", ["4183650000000000092", "1e400", "1E+30", "-1E+12", 1e300, 10**20])
@@ -104,11 +103,6 @@ def test_an_order_names_each_waybill_once_across_its_waybill_and_express_cells()
     assert order_shipments(None, None, None) == ()
 
 
-_FORMATS_USE_WAYBILL_CONVERTERS = converter("orders", "waybill") is waybill_text
-_needs_formats = pytest.mark.xfail(
-    not _FORMATS_USE_WAYBILL_CONVERTERS, strict=True,
-    reason="imports/formats.py must map waybill/return_waybill to waybill_text, express to express_text, "
-           "and build shipments with cells.order_shipments")
 
 
 def read(path):
@@ -116,7 +110,6 @@ def read(path):
         return list(export.records())
 
 
-@_needs_formats
 def test_a_scientific_waybill_is_a_row_error_and_the_other_rows_import(tmp_path):
     rows = [taobao_order_row(物流单号="7.30203E+13"), taobao_order_row(物流单号="中通:73100000000008")]
     bad, good = read(write_taobao_orders_csv(tmp_path / "orders.csv", rows))
@@ -124,7 +117,6 @@ def test_a_scientific_waybill_is_a_row_error_and_the_other_rows_import(tmp_path)
     assert good.shipments == (ShipmentRef("73100000000008", "zto", "中通"),)
 
 
-@_needs_formats
 def test_the_same_parcel_in_the_waybill_and_express_columns_is_one_shipment(tmp_path):
     header = DOUYIN_HEADER + ["快递公司", "快递单号"]
     row = douyin_order_row(快递信息="中通快递 73100000000009", 快递公司="中通快递", 快递单号="73100000000009")
