@@ -223,6 +223,7 @@ _LOOSE_DATE = re.compile(
     r"(?:[ T]+(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})(?:\.(\d{1,6}))?)?秒?)?$"
 )
 _SERIAL = re.compile(r"^\d{4,5}(?:\.\d+)?$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$")  # 20261111[0005[07]]
 
 
 def when(value: object) -> datetime | None:
@@ -235,6 +236,8 @@ def when(value: object) -> datetime | None:
     if type(value) is str:
         s = value.strip()
         try:  # parsing it as UTC and moving it back 8 h avoids a slow tzinfo replace()
+            if s.isdigit():  # fromisoformat reads 20261111000507 as 00:50:07 (any character
+                raise ValueError  # may part date and time): ``_loose_datetime`` takes it
             dt = datetime.fromisoformat(s + "+00:00")
             if dt.tzinfo is not None:  # (a date alone comes back naive: handled below)
                 return dt - SHANGHAI_OFFSET
@@ -243,6 +246,8 @@ def when(value: object) -> datetime | None:
             if s in _NULLS or s.startswith("0000"):
                 return None
             try:
+                if s.isdigit():
+                    raise ValueError
                 dt = datetime.fromisoformat(s)  # a time with its own offset
             except ValueError:
                 dt = _loose_datetime(s)
@@ -262,10 +267,10 @@ def when(value: object) -> datetime | None:
 
 
 def _loose_datetime(s: str) -> datetime:
-    m = _LOOSE_DATE.match(s)
+    m = _LOOSE_DATE.match(s) or _COMPACT.match(s)
     try:
         if m:
-            y, mo, d, h, mi, sec, frac = m.groups()
+            y, mo, d, h, mi, sec, frac = (*m.groups(), None)[:7]  # _COMPACT has no fraction
             return datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0),
                             int((frac or "0").ljust(6, "0")))
         if _SERIAL.match(s):
@@ -643,24 +648,33 @@ class ShipmentCells(_LazyColumn):
 def combined_shipments(cell: str | None) -> tuple[ShipmentRef, ...]:
     """ShipmentRefs from one "快递公司 单号" cell (Douyin 快递信息, JD), possibly several.
 
-    A segment naming only a carrier ("中通快递, 7312…") lends its name to the next waybill.
+    A segment naming only a carrier ("中通快递, 7312…") lends its name to the next waybill;
+    in a segment of several waybills each takes the name written before it, if any
+    ("中通快递 7310… / 韵达快递 4625…"), else the one before that.
     """
     if not cell:
         return ()
     out: list[ShipmentRef] = []
     pending = ""
     for segment in _SEGMENT_SEPARATORS.split(cell):
-        tokens = [t for t in _WAYBILL_TOKEN.findall(segment) if _is_waybill(t)]
-        name = segment
-        for t in tokens:
-            name = name.replace(t, " ")
-        name = _NO_PREFIX.sub("", name.strip(" :：-()（）[]【】")).strip(" :：")
-        if not tokens:
-            pending = name or pending
+        bills = [m for m in _WAYBILL_TOKEN.finditer(segment) if _is_waybill(m.group())]
+        if not bills:
+            pending = _carrier_text(segment) or pending
             continue
-        name = name or pending
-        for bill in tokens:
-            if all(s.waybill != bill for s in out):
-                out.append(ShipmentRef(bill, carrier_code(name), name))
+        cuts = [0, *(point for m in bills for point in m.span()), len(segment)]
+        between = [_carrier_text(segment[a:b]) for a, b in zip(cuts[::2], cuts[1::2])]  # len(bills) + 1
+        # names before their waybills ("中通快递 7310… / 韵达快递 4625…"), or after them
+        # ("7310…(中通) YT12…(圆通)"); one name anywhere is every waybill's
+        names = between[1:] if not between[0] and between[-1] else between[:-1]
+        if sum(map(bool, between)) == 1:
+            names = [next(filter(None, between))] * len(bills)
+        for m, name in zip(bills, names):
+            pending = name or pending
+            if all(s.waybill != m.group() for s in out):
+                out.append(ShipmentRef(m.group(), carrier_code(pending), pending))
         pending = ""
     return tuple(out)
+
+
+def _carrier_text(text: str) -> str:
+    return _NO_PREFIX.sub("", text.strip(" :：-()（）[]【】/／|")).strip(" :：")

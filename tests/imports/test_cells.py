@@ -51,6 +51,9 @@ def test_money_junk_is_a_bad_cell(raw):
     (date(2026, 11, 11), datetime(2026, 11, 10, 16, 0, tzinfo=UTC)),
     (46337.5, datetime(2026, 11, 11, 4, 0, tzinfo=UTC)),  # Excel serial: 2026-11-11 12:00 Shanghai
     ("46337.5", datetime(2026, 11, 11, 4, 0, tzinfo=UTC)),
+    ("20261111000507", datetime(2026, 11, 10, 16, 5, 7, tzinfo=UTC)),  # compact, as some ERPs write it
+    ("202611110005", datetime(2026, 11, 10, 16, 5, tzinfo=UTC)),
+    ("20261111", datetime(2026, 11, 10, 16, 0, tzinfo=UTC)),
     ("", None), ("0000-00-00 00:00:00", None),
 ])
 def test_when_gives_aware_utc(raw, expected):
@@ -59,7 +62,7 @@ def test_when_gives_aware_utc(raw, expected):
     assert got is None or got.tzinfo is not None
 
 
-@pytest.mark.parametrize("raw", ["昨天", "2026-13-01 00:00:00", "11/11/2026", "12:00"])
+@pytest.mark.parametrize("raw", ["昨天", "2026-13-01 00:00:00", "11/11/2026", "12:00", "2026111", "20261311000507"])
 def test_when_junk_is_a_bad_cell(raw):
     with pytest.raises(BadCell):
         when(raw)
@@ -114,6 +117,10 @@ def test_shipments_pair_carriers_by_position_when_counts_agree():
     ("顺丰速运 SF1000000000001;圆通速递 YT1000000000001",
      [("SF1000000000001", "sf", "顺丰速运"), ("YT1000000000001", "yto", "圆通速递")]),
     ("JDVA00000000001", [("JDVA00000000001", None, "")]),
+    ("中通快递 73100000000001 / 韵达快递 462500000001",  # two carriers in one segment: each its own
+     [("73100000000001", "zto", "中通快递"), ("462500000001", "yunda", "韵达快递")]),
+    ("SF1000000000001(顺丰) YT1234567890123(圆通)", [("SF1000000000001", "sf", "顺丰"), ("YT1234567890123", "yto", "圆通")]),
+    ("73100000000001 73100000000002 中通快递", [("73100000000001", "zto", "中通快递"), ("73100000000002", "zto", "中通快递")]),
     ("", []),
 ])
 def test_combined_shipments(cell, expected):
