@@ -329,14 +329,15 @@ class CalamineSource(RowSource):
         except (CalamineError, zipfile.BadZipFile, ValueError, OSError) as err:
             raise _corrupt(err) from err
         self.sheet = sheet.name
-        self._height = max(sheet.height, 1)
+        self._height = sheet.end[0] + 1 if sheet.end else 1
         self._done = 0
-        first = sheet.start[0] + 1 if sheet.start else 1
-        self.rows = self._iter(sheet.iter_rows(), first)
+        self.rows = self._iter(sheet.iter_rows())
 
-    def _iter(self, rows: Iterator[Cells], first: int) -> Iterator[Row]:
+    def _iter(self, rows: Iterator[Cells]) -> Iterator[Row]:
+        """iter_rows starts at the sheet's row 1 (empty rows above the used range come
+        empty), so the count of rows read is the sheet's row number."""
         for self._done, cells in enumerate(rows, 1):
-            yield first + self._done - 1, cells, None
+            yield self._done, cells, None
 
     def progress(self) -> float:
         return min(self._done / self._height, 1.0)
