@@ -122,7 +122,8 @@ def open_rows(path: str | os.PathLike, max_bytes: int) -> RowSource:
 
 
 def detect_encoding(head: bytes, *, complete: bool) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030 (the GBK superset).
+    """UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030 (the GBK superset; the
+    byte 0x80 is cp936's €).
 
     Decided from the first chunk, strictly: a chunk that is neither, or that decodes to
     control characters (binary junk, UTF-16 without BOM), rejects the file.
@@ -138,7 +139,7 @@ def detect_encoding(head: bytes, *, complete: bool) -> str:
         candidates = ("utf-8", "gb18030")
     for encoding in candidates:
         try:
-            text = codecs.getincrementaldecoder(encoding)(errors="strict").decode(head, final=complete)
+            text = codecs.getincrementaldecoder(encoding)(errors=_errors(encoding)).decode(head, final=complete)
         except UnicodeDecodeError:
             continue
         if len(_CONTROL.findall(text)) > len(text) // 200:
@@ -146,6 +147,21 @@ def detect_encoding(head: bytes, *, complete: bool) -> str:
         return encoding
     raise RejectedFile("无法识别的编码（支持 UTF-8、GBK/GB18030）",
                        "unknown or undecodable encoding (UTF-8 and GBK/GB18030 are supported)")
+
+
+def _cp936_euro(err: UnicodeDecodeError) -> tuple[str, int]:
+    """The byte 0x80 where a GB18030 character should start is €: Windows "ANSI" (cp936)
+    and Java's GBK write it so, and GB18030 has no such byte.  Any other error stands."""
+    if isinstance(err, UnicodeDecodeError) and err.object[err.start] == 0x80:  # never a GB18030 lead byte
+        return "€", err.start + 1
+    raise err
+
+
+codecs.register_error("imports.cp936_euro", _cp936_euro)
+
+
+def _errors(encoding: str) -> str:
+    return "imports.cp936_euro" if encoding == "gb18030" else "strict"
 
 
 class CsvSource(RowSource):
@@ -163,7 +179,8 @@ class CsvSource(RowSource):
             if encoding == "utf-8-sig":
                 self._raw.seek(len(codecs.BOM_UTF8))
             self._line_bytes = deque()
-            lines = self._decoded_lines(codecs.getdecoder(encoding.removesuffix("-sig")))
+            decode = partial(codecs.getdecoder(encoding.removesuffix("-sig")), errors=_errors(encoding))
+            lines = self._decoded_lines(decode)
         first_line = head.split(b"\n", 1)[0]
         delimiter = "\t" if b"\t" in first_line and b"," not in first_line else ","
         self.rows = self._iter(csv.reader(lines, delimiter=delimiter))
