@@ -28,8 +28,8 @@ import zipfile
 import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
-from functools import partial
-from itertools import repeat
+from functools import lru_cache, partial
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, AnyStr
 
@@ -45,6 +45,11 @@ BIG_MEMBER = 8 * 1024**2
 # Above this much sheet XML (cells + shared strings, uncompressed) calamine would hold more
 # than about 1 GB; stream with openpyxl instead.  Measured with bench/bench_parse.py.
 CALAMINE_XML_BUDGET = 400 * 1024**2
+# calamine holds a sheet as a dense grid of 32-byte cells from its first to its last used row
+# and column, however few cells the file has: one stray cell at XFD1048576 asks for 550 GB and
+# the process aborts.  The same ~1 GB as CALAMINE_XML_BUDGET, in cells.
+CALAMINE_GRID_BUDGET = 1024**3 // 32
+SCAN_BLOCK = 1024**2  # sheet XML inflated at once by the grid scan
 
 _XLSX_SUFFIXES = (".xlsx", ".xlsm")
 _CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -321,9 +326,125 @@ def check_zip(path: Path, max_bytes: int) -> int:
 
 def _open_xlsx(path: Path, max_bytes: int) -> RowSource:
     xml_size = check_zip(path, max_bytes)
-    if xml_size > CALAMINE_XML_BUDGET:
+    if xml_size > CALAMINE_XML_BUDGET or not calamine_fits(path):
         return OpenpyxlSource(path)
     return CalamineSource(path)
+
+
+def calamine_fits(path: Path) -> bool:
+    """Whether calamine can hold this workbook in its memory budget: checked on the XML
+    itself, since calamine allocates what the file claims before it reads what it holds.
+
+    Refuses a shared-string table that claims more strings than its bytes can hold and a
+    sheet whose used cells span more rows × columns than the budget.  False for a sheet
+    written without cell references (``<c>`` without ``r=``, allowed but rare): its extent
+    is not known without parsing every cell, so openpyxl streams it instead.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.filename.startswith("xl/") and info.filename.endswith(".xml"):
+                    with zf.open(info) as member:
+                        head = member.read(4096)
+                        if b"<worksheet" in head:
+                            if not _grid_fits(head, member, info.filename):
+                                return False
+                        elif b":worksheet" in head:  # cells written as <x:c>: too rare to scan for
+                            return False
+                        elif b"sst" in head:
+                            _check_shared_strings(head, info.file_size)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
+        raise _corrupt(err) from err
+    return True
+
+
+_UNIQUE_COUNT = re.compile(rb'<(?:\w+:)?sst\b[^>]*\suniqueCount\s*=\s*["\']\s*([0-9]+)')
+
+
+def _check_shared_strings(head: bytes, size: int) -> None:
+    """calamine reserves ``uniqueCount`` strings up front; each ``<si/>`` takes 5 bytes at least."""
+    claimed = _UNIQUE_COUNT.search(head)
+    if claimed and int(claimed[1]) > size // 5:
+        raise RejectedFile(f"共享字符串表声称有 {int(claimed[1]):,} 个字符串，文件里放不下，疑似恶意文件",
+                           f"the shared-string table claims {int(claimed[1]):,} strings, more than its "
+                           f"{size:,} bytes can hold: a hostile file")
+
+
+_ROW_TAG = b'<row r="'
+_REF = re.compile(rb'<c r="([A-Z]+)0*([0-9]+)"')
+
+
+def _grid_fits(head: bytes, member: Any, name: str) -> bool:
+    """Scan a sheet's XML for the extent of its cell references, without parsing it.
+
+    One regex per block finds only the cells outside the extent known so far: right of the
+    widest column met, or below the last ``<row r=`` tag read rounded up at its leading digit
+    (200,001 → 299,999: a cheap regex, and at most twice the rows).  A sheet whose rows come
+    in order thus costs one regex pass over its XML, about as long as inflating it.
+    """
+    rows = columns = 0
+    rest = head
+    for block in chain(iter(partial(member.read, SCAN_BLOCK), b""), (b"",)):
+        data = rest + block
+        cut = data.rfind(b">") + 1 if block else len(data)
+        if block and not cut:
+            if len(data) > MAX_LINE:
+                raise RejectedFile("Excel 表格 XML 损坏", f"corrupt sheet XML in {name}: no tag end in {MAX_LINE:,} bytes")
+            rest = data
+            continue
+        data, rest = data[:cut], data[cut:]
+        last_row = data.rfind(_ROW_TAG)
+        if last_row >= 0:
+            digits = data[last_row + len(_ROW_TAG):data.find(b'"', last_row + len(_ROW_TAG))]
+            rows = max(rows, int(digits) if digits.isdigit() else 0)
+        for outside in _outside(_rounded_up(rows), columns).finditer(data):
+            ref = _REF.match(data, outside.start())
+            if ref is None:  # a cell without a reference the scan reads
+                return False
+            rows, columns = max(rows, int(ref[2])), max(columns, _column_number(ref[1]))
+    if _rounded_up(rows) * columns > CALAMINE_GRID_BUDGET:
+        raise RejectedFile(f"工作表 {name} 的单元格范围过大（到第 {rows:,} 行、第 {columns:,} 列），疑似恶意文件",
+                           f"the used range of {name} reaches row {rows:,} and column {columns:,}: "
+                           f"over {CALAMINE_GRID_BUDGET:,} cells, a hostile or broken file")
+    return True
+
+
+def _rounded_up(rows: int) -> int:
+    """The largest number with the digits of ``rows`` after its leading one: 200,001 → 299,999."""
+    digits = str(rows)
+    return int(digits[0] + "9" * (len(digits) - 1))
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+@lru_cache(maxsize=64)
+def _outside(rows: int, columns: int) -> re.Pattern[bytes]:
+    """Cells referenced below row ``rows`` or right of column ``columns``, and cells without
+    a reference the scan reads (``<c>``, ``<c/>``, ``r`` not the first attribute, not ``r="A1"``).
+    Shaped so that a cell inside fails in few steps: that is most of the scan's time."""
+    letters = ""
+    while columns:
+        columns, left = divmod(columns - 1, 26)
+        letters = chr(65 + left) + letters
+    wider = _greater(letters, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "[A-Z]", "[A-Z]")
+    lower = _greater(str(rows) if rows else "", "0123456789", "[0-9]", "[1-9]")
+    return re.compile(rf'<c(?: r="(?:{wider}|[A-Z]++0*+(?:{lower})[0-9]*")|[>/\t\r\n]| (?!r="[A-Z]))'.encode())
+
+
+def _greater(limit: str, alphabet: str, any_one: str, first: str) -> str:
+    """A regex for the starts of the strings over ``alphabet`` that count more than ``limit``:
+    longer, or as long and greater at the first difference."""
+    greater = [f"{first}{any_one}{{{len(limit)}}}"]
+    for i, char in enumerate(limit):
+        above = alphabet[alphabet.index(char) + 1:]
+        if above:
+            greater.append(f"{limit[:i]}[{above[0]}-{above[-1]}]{any_one}{{{len(limit) - i - 1}}}")
+    return "|".join(greater)
 
 
 def _corrupt(err: BaseException, row: int | None = None) -> RejectedFile:

@@ -1,5 +1,11 @@
 """Files an adversary or an odd tool makes: the reader refuses them in one line, or reads
 them as a spreadsheet shows them."""
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
 import openpyxl
 import pytest
 
@@ -50,3 +56,115 @@ def test_a_windows_1252_file_is_still_not_taken_for_gbk(tmp_path):
 
     with pytest.raises(RejectedFile, match="unknown or undecodable encoding"):
         open_export(path)
+
+
+# --- xlsx whose XML claims more than it holds: refused before calamine allocates it -------
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+         'Target="xl/workbook.xml"/></Relationships>')
+_WORKBOOK = ('<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+             'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+             '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>')
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+    'Target="worksheets/sheet1.xml"/><Relationship Id="rId2" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+    '</Relationships>')
+
+
+def column_letters(n: int) -> str:
+    letters = ""
+    while n:
+        n, left = divmod(n - 1, 26)
+        letters = chr(65 + left) + letters
+    return letters
+
+
+def order_cells(orders: int = 2, *, references: bool = True) -> list[str]:
+    """The header and ``orders`` order rows as ``<row>`` elements (string cells inline)."""
+    rows = [list(TAOBAO_ORDER_CLASSIC)] + [[taobao_order_row()[h] for h in TAOBAO_ORDER_CLASSIC] for _ in range(orders)]
+    out = []
+    for r, values in enumerate(rows, 1):
+        refs = [f' r="{column_letters(c)}{r}"' if references else "" for c in range(1, len(values) + 1)]
+        cells = "".join(f'<c{ref} t="inlineStr"><is><t>{v}</t></is></c>' for ref, v in zip(refs, values))
+        out.append(f'<row r="{r}">{cells}</row>')
+    return out
+
+
+def raw_xlsx(path, rows: list[str], *, unique_count: int | None = None):
+    """A minimal workbook written zip entry by zip entry, so its XML can say what openpyxl never would."""
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             f'<sheetData>{"".join(rows)}</sheetData></worksheet>')
+    n = 1 if unique_count is None else unique_count
+    strings = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+               f'count="{n}" uniqueCount="{n}"><si><t>x</t></si></sst>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in (("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _RELS), ("xl/workbook.xml", _WORKBOOK),
+                           ("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS), ("xl/worksheets/sheet1.xml", sheet),
+                           ("xl/sharedStrings.xml", strings)):
+            zf.writestr(name, text)
+    return path
+
+
+def refused_in_a_child(path) -> str:
+    """open_export in a fresh interpreter: if calamine saw the file, its abort must not take the tests down."""
+    code = ("import sys; from imports import open_export, RejectedFile\n"
+            "try:\n    open_export(sys.argv[1])\nexcept RejectedFile as err:\n    print(err)\n")
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert time.perf_counter() - start < 20
+    return done.stdout.strip()
+
+
+def test_a_shared_string_count_no_file_could_hold_is_refused(tmp_path):
+    path = raw_xlsx(tmp_path / "sst.xlsx", order_cells(), unique_count=2_000_000_000)
+    assert path.stat().st_size < 5000
+
+    message = refused_in_a_child(path)
+
+    assert "2,000,000,000" in message and "shared-string table" in message
+
+
+@pytest.mark.parametrize("row, column", [(1_048_576, 16_384), (1_048_576, 42), (5, 16_384)])
+def test_one_stray_cell_far_away_is_refused(tmp_path, row, column):
+    rows = order_cells(3_000)
+    # Excel puts a typed far cell in order; a hostile file may put it anywhere, here in row 5
+    stray = f'<c r="{column_letters(column)}{row}" t="inlineStr"><is><t>x</t></is></c>'
+    rows[4] = rows[4].replace("<c ", stray + "<c ", 1)
+    path = raw_xlsx(tmp_path / "stray.xlsx", rows)
+
+    message = refused_in_a_child(path)
+
+    assert f"reaches row {max(row, 3_001):,} and column {column:,}" in message, message
+    assert "hostile or broken file" in message
+
+
+def test_a_wide_but_short_sheet_still_opens_with_calamine(tmp_path):
+    rows = order_cells(2)
+    rows[2] = rows[2].replace("</row>", f'<c r="XFD3" t="inlineStr"><is><t>备注</t></is></c></row>')
+    path = raw_xlsx(tmp_path / "wide.xlsx", rows)
+
+    with open_export(path) as export:
+        got = list(export.records())
+        assert export.info.engine == "calamine"
+    assert [type(x) for x in got] == [OrderRecord, OrderRecord]
+
+
+def test_cells_without_references_are_streamed_by_openpyxl(tmp_path):
+    path = raw_xlsx(tmp_path / "bare.xlsx", order_cells(2, references=False))
+
+    with open_export(path) as export:
+        got = list(export.records())
+        assert export.info.engine == "openpyxl"
+    assert [(type(x), x.row) for x in got] == [(OrderRecord, 2), (OrderRecord, 3)]
