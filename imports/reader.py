@@ -10,7 +10,8 @@
 
 Row numbers are what a spreadsheet shows: 1-based, title and header rows included.  For
 CSV a record is one row even when a quoted cell holds newlines (that is how Excel shows
-it), so the number is the record count, not the physical line.  (A decode error in a
+it), so the number is the record count, not the physical line.  A quote that never closes
+would swallow the lines after it: such a record is read again line by line, or refused.  (A decode error in a
 UTF-16 file, decoded as a stream, is reported at the row being read, which can be a few
 rows early.)
 
@@ -38,6 +39,8 @@ BLOCK = 64 * 1024  # CSV bytes decoded at once
 # One physical CSV line at most (bytes; characters in UTF-16): an export's lines are a few KB,
 # and a file without line breaks must be refused without reading it whole into memory.
 MAX_LINE = 4 * 1024**2
+# A record over more lines than this is a quote that never closed, not a message with line breaks.
+MAX_RECORD_LINES = 100
 MAX_ZIP_MEMBERS = 1000
 MAX_TOTAL_UNCOMPRESSED = 8 * 1024**3
 MAX_RATIO = 200  # uncompressed : compressed, for a member over BIG_MEMBER
@@ -184,11 +187,11 @@ class CsvSource(RowSource):
             if encoding == "utf-8-sig":
                 self._raw.seek(len(codecs.BOM_UTF8))
             self._line_bytes = deque()
-            decode = partial(codecs.getdecoder(encoding.removesuffix("-sig")), errors=_errors(encoding))
-            lines = self._decoded_lines(decode)
+            self._decode = partial(codecs.getdecoder(encoding.removesuffix("-sig")), errors=_errors(encoding))
+            lines = self._decoded_lines(self._decode)
         first_line = head.split(b"\n", 1)[0]
-        delimiter = "\t" if b"\t" in first_line and b"," not in first_line else ","
-        self.rows = self._iter(csv.reader(lines, delimiter=delimiter))
+        self._delimiter = "\t" if b"\t" in first_line and b"," not in first_line else ","
+        self.rows = self._iter(csv.reader(lines, delimiter=self._delimiter))
 
     def _decoded_lines(self, decode) -> Iterator[str]:
         """Lines for csv.reader, decoded a block at a time (a line at a time costs a third
@@ -215,24 +218,50 @@ class CsvSource(RowSource):
             yield from _lines(decode, rest)
 
     def _iter(self, reader: Any) -> Iterator[Row]:
-        n = 0
+        n = offset = 0  # offset: records an unclosed quote had swallowed, read again
         line_bytes = self._line_bytes
         try:
             if line_bytes is None:
                 for n, cells in enumerate(reader, 1):
                     yield n, cells, None
                 return
-            taken = 0  # lines csv.reader has made records of
+            taken = width = 0  # lines csv.reader has made records of; the last one-line record's cells
             for n, cells in enumerate(reader, 1):
                 lines = reader.line_num - taken
                 taken += lines
-                yield n, cells, line_bytes.popleft() if lines == 1 else b"\n".join(
-                    [line_bytes.popleft() for _ in range(lines)])  # a quoted cell held newlines
+                if lines == 1:
+                    width = len(cells)
+                    yield n + offset, cells, line_bytes.popleft()
+                    continue
+                raw = [line_bytes.popleft() for _ in range(lines)]  # a quoted cell held newlines
+                if len(cells) == width and lines <= MAX_RECORD_LINES:
+                    yield n + offset, cells, b"\n".join(raw)
+                else:
+                    yield from self._unclosed_quote(raw, n + offset, width)
+                    offset += lines - 1
         except UnicodeDecodeError as err:
             raise RejectedFile(f"无法按 {self.encoding} 解码", f"cannot be decoded as {self.encoding}",
-                               row=n + 1) from err
+                               row=n + offset + 1) from err
         except csv.Error as err:
-            raise RejectedFile("CSV 结构损坏", f"broken CSV: {err}", row=n + 1) from err
+            raise RejectedFile("CSV 结构损坏", f"broken CSV: {err}", row=n + offset + 1) from err
+
+    def _unclosed_quote(self, raw: list[bytes], n: int, width: int) -> Iterator[Row]:
+        """A record whose quote swallowed the lines after it, read again line by line: its first
+        line with the quote that never closed kept as a character, then the lines after it as
+        the records they are.  Refused, naming the row and the lines swallowed, unless every
+        record so read has the width of the rows before it."""
+        text = [_decoded_line(self._decode, line + b"\n") for line in raw]
+        records = [(_literal_quote(text[0], self._delimiter), raw[:1])]
+        rest = csv.reader(text[1:], delimiter=self._delimiter)
+        taken = 0
+        for cells in rest:
+            records.append((cells, raw[1 + taken:1 + rest.line_num]))
+            taken = rest.line_num
+        if any(cells and len(cells) != width or len(lines) > MAX_RECORD_LINES for cells, lines in records):
+            raise RejectedFile(f"引号没有闭合，这一行之后的 {len(raw) - 1} 行被并进了一个单元格",
+                               f"a quote that never closes swallows the {len(raw) - 1} lines after this one", row=n)
+        for n, (cells, lines) in enumerate(records, n):
+            yield n, cells, b"\n".join(lines)
 
     def progress(self) -> float:
         if self._raw.closed:
@@ -241,6 +270,14 @@ class CsvSource(RowSource):
 
     def close(self) -> None:
         self._raw.close()
+
+
+def _literal_quote(line: str, delimiter: str) -> Cells:
+    """The cells of a line whose last cell opens a quote the line never closes (so that cell
+    holds the rest of the line), with that quote read as a plain character."""
+    cells = next(csv.reader([line], delimiter=delimiter))
+    rest = next(csv.reader([cells[-1]], delimiter=delimiter, quoting=csv.QUOTE_NONE), [""])
+    return [*cells[:-1], '"' + rest[0], *rest[1:]]
 
 
 def _line_too_long() -> RejectedFile:

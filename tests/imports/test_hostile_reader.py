@@ -1,5 +1,6 @@
 """Files an adversary or an odd tool makes: the reader refuses them in one line, or reads
 them as a spreadsheet shows them."""
+import codecs
 import subprocess
 import sys
 import time
@@ -168,3 +169,39 @@ def test_cells_without_references_are_streamed_by_openpyxl(tmp_path):
         got = list(export.records())
         assert export.info.engine == "openpyxl"
     assert [(type(x), x.row) for x in got] == [(OrderRecord, 2), (OrderRecord, 3)]
+
+
+# --- CSV: a quote that never closes ------------------------------------------------------
+
+
+def csv_with_a_stray_quote(path, *, wider_row: int | None = None):
+    """100 orders, UTF-8 with BOM as Excel re-saves them; the buyer message on row 4 opens a
+    quote it never closes, and row 56 has a quoted address with a comma (where that quote
+    would otherwise close)."""
+    rows = [taobao_order_row() for _ in range(100)]
+    rows[2]["买家留言"] = "STRAY"
+    rows[54]["收货地址"] = "广东省 深圳市 南山区 科技园,8栋(518000)"
+    lines = list(csv_lines(TAOBAO_ORDER_CLASSIC, rows))
+    if wider_row is not None:
+        lines[wider_row - 1] += ",多一格"
+    text = "".join(line + "\r\n" for line in lines).replace("STRAY", '"急用 周一前要到')
+    path.write_bytes(codecs.BOM_UTF8 + text.encode())
+    return path, rows
+
+
+def test_an_unclosed_quote_keeps_its_row_and_swallows_none_after_it(tmp_path):
+    path, rows = csv_with_a_stray_quote(tmp_path / "stray.csv")
+
+    got = records(path)
+
+    assert [(type(x), x.row) for x in got] == [(OrderRecord, n) for n in range(2, 102)]
+    assert [x.platform_order_id for x in got] == [r["订单编号"] for r in rows]
+    assert got[2].buyer_message == '"急用 周一前要到' and got[2].receiver_name == "张三"
+    assert got[54].receiver_address == "广东省 深圳市 南山区 科技园,8栋(518000)"
+
+
+def test_an_unclosed_quote_that_cannot_be_read_again_soundly_is_named(tmp_path):
+    path, _rows = csv_with_a_stray_quote(tmp_path / "stray.csv", wider_row=10)
+
+    with pytest.raises(RejectedFile, match=r"row 4: a quote that never closes swallows the 52 lines after this one"):
+        records(path)
