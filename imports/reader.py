@@ -379,22 +379,22 @@ def calamine_fits(path: Path) -> bool:
     """
     try:
         with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                if info.filename.startswith("xl/") and info.filename.endswith(".xml"):
-                    with zf.open(info) as member:
-                        head = member.read(4096)
-                        if b"<worksheet" in head:
-                            if not _grid_fits(head, member, info.filename):
-                                return False
-                        elif b":worksheet" in head:  # cells written as <x:c>: too rare to scan for
+            for info in zf.infolist():  # every member: the workbook's links may name any of them
+                with zf.open(info) as member:
+                    head = member.read(4096)
+                    if b"<worksheet" in head:
+                        if not _grid_fits(head, member, info.filename):
                             return False
-                        elif b"sst" in head:
-                            _check_shared_strings(head, info.file_size)
+                    elif b":worksheet" in head or any(mark in head for mark in _UTF16_MARKS):
+                        return False  # cells written as <x:c>, or XML in UTF-16: too rare to scan for
+                    elif b"sst" in head:
+                        _check_shared_strings(head, info.file_size)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
         raise _corrupt(err) from err
     return True
 
 
+_UTF16_MARKS = tuple(word.encode(encoding) for word in ("worksheet", "sst") for encoding in ("utf-16-le", "utf-16-be"))
 _UNIQUE_COUNT = re.compile(rb'<(?:\w+:)?sst\b[^>]*\suniqueCount\s*=\s*["\']\s*([0-9]+)')
 
 

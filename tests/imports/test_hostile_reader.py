@@ -205,3 +205,18 @@ def test_an_unclosed_quote_that_cannot_be_read_again_soundly_is_named(tmp_path):
 
     with pytest.raises(RejectedFile, match=r"row 4: a quote that never closes swallows the 52 lines after this one"):
         records(path)
+
+
+def test_a_sheet_in_utf16_xml_is_streamed_by_openpyxl_not_scanned(tmp_path):
+    path = raw_xlsx(tmp_path / "utf16.xlsx", order_cells(2))
+    with zipfile.ZipFile(path) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    sheet = entries["xl/worksheets/sheet1.xml"].decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    entries["xl/worksheets/sheet1.xml"] = sheet.encode("utf-16")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+
+    with open_export(path) as export:
+        assert export.info.engine == "openpyxl"
+        assert [type(x) for x in export.records()] == [OrderRecord, OrderRecord]
