@@ -388,13 +388,25 @@ class Poller:
 
     def _run(self, shipments: list[Tracked], breaker: CircuitBreaker, now: datetime,
              call: Callable[[Tracked], T]) -> list[Outcome]:
-        """Call the provider for each shipment; when the circuit is half-open, one probe first."""
+        """Call the provider once per parcel; when the circuit is half-open, one probe first.
+
+        Shipments of several orders can share a parcel (Douyin sub-orders packed together):
+        each gets the one answer, since a waybill asked about again within 30 minutes is
+        locked by Kuaidi100 (锁单)."""
         if not shipments:
             return []
+        first: dict[tuple, Tracked] = {}
+        for tracked in shipments:
+            first.setdefault((tracked.carrier, tracked.waybill), tracked)
+        parcels = list(first.values())
         attempt = lambda tracked: self._attempt(tracked, breaker, now, call)  # noqa: E731
         if breaker.half_open(now):  # a failed probe reopens the circuit: the others are skipped
-            return [attempt(shipments[0]), *self._pool.map(attempt, shipments[1:])]
-        return list(self._pool.map(attempt, shipments))
+            outcomes = [attempt(parcels[0]), *self._pool.map(attempt, parcels[1:])]
+        else:
+            outcomes = list(self._pool.map(attempt, parcels))
+        by_parcel = {(o.tracked.carrier, o.tracked.waybill): o for o in outcomes}
+        return [o if (o := by_parcel[t.carrier, t.waybill]).tracked is t else replace(o, tracked=t, calls=0)
+                for t in shipments]
 
     def _attempt(self, tracked: Tracked, breaker: CircuitBreaker, now: datetime,
                  call: Callable[[Tracked], T]) -> Outcome:

@@ -57,6 +57,29 @@ def test_in_transit_events_stored_once_even_when_polled_twice(engine) -> None:
     assert len(events(engine, "ZT1")) == 3 and shipment(engine, "ZT1").poll_count == 2
 
 
+def test_a_parcel_shared_by_several_orders_is_asked_about_once(engine) -> None:
+    """Douyin sub-orders packed together carry one waybill: one query (Kuaidi100 locks a
+    waybill asked about again within 30 minutes), its answer stored on each shipment."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from tracker.models import Order, Shipment
+
+    add_shipments(engine, ["ZT7", "ZT8"])
+    with Session(engine) as session, session.begin():
+        order = session.scalars(select(Order).where(Order.platform_order_id == "OZT7")).one()
+        sibling = Order(shop_id=order.shop_id, platform="taobao", platform_order_id="OZT7-2", status="shipped",
+                        status_raw="卖家已发货", receiver_phone="13800001111", source_hash="x")
+        session.add_all([sibling, Shipment(order=sibling, waybill="ZT7", carrier="yto", next_poll_at=T0)])
+    courier = Courier()
+    report = poll(engine, courier)
+    assert courier.counts == {"ZT7": 1, "ZT8": 1} and report.calls == 2
+    assert (report.leased, report.polled, report.events_added) == (3, 3, 9)
+    with Session(engine) as session:
+        shared = session.scalars(select(Shipment).where(Shipment.waybill == "ZT7")).all()
+    assert len(shared) == 2 and all(s.status == "in_transit" and s.poll_count == 1 for s in shared)
+
+
 def test_the_schedule_expects_the_transit_of_the_route_the_courier_reports(engine) -> None:
     add_shipments(engine, ["ZT1", "ZT2"])  # the shop's origin is 浙江, the order goes to 海南: 7 days
     local = trace("query_in_transit.json")
