@@ -8,6 +8,7 @@ import pytest
 
 from tracker import bulk
 from tracker.bulk import WorkBehind, WorkHere, WriteBehind
+from waiting import settled
 
 
 def test_write_behind_flushes_each_file_once_it_exists_and_stops_cleanly(tmp_path, monkeypatch):
@@ -314,20 +315,13 @@ def test_the_work_s_own_error_is_raised_over_one_of_the_caller_that_followed_it(
     with pytest.raises(Refused):
         with WorkBehind() as work:
             work.run(refuse)
-            assert _settled(lambda: work._error is not None)
+            assert settled(lambda: work._error is not None)
             raise ValueError("a row further on")  # before the caller's next run
     with pytest.raises(KeyboardInterrupt):  # a Ctrl-C is the user's: it stays what is raised
         with WorkBehind() as work:
             work.run(refuse)
-            assert _settled(lambda: work._error is not None)
+            assert settled(lambda: work._error is not None)
             raise KeyboardInterrupt
-
-
-def _settled(check, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while not check() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return check()
 
 
 def test_work_here_makes_each_call_at_once():

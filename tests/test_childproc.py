@@ -13,6 +13,7 @@ from tracker.childproc import PIPE_BYTES, ReadAhead, packed_column, read_message
 from imports import ShipmentRef
 from imports.cells import ShipmentCells, shipments_column
 from tracker.ingest import PreparedOrders, Shipments, shipment_ref
+from waiting import settled
 
 COLUMNS = [
     ["浙江省", "广东省", "浙江省"],
@@ -138,14 +139,6 @@ def _pipe():
     return os.fdopen(read_fd, "rb"), os.fdopen(write_fd, "wb")
 
 
-def _settled(check, seconds=5.0):
-    """Waits until ``check()`` holds (the reading thread is in another thread's hands)."""
-    deadline = time.monotonic() + seconds
-    while not check() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return check()
-
-
 def test_read_ahead_hands_over_each_message_in_order_and_none_at_the_end():
     stream, out = _pipe()
     messages = ReadAhead(stream)
@@ -166,11 +159,11 @@ def test_read_ahead_holds_no_more_than_its_depth_and_closes_while_full():
     for i in range(6):
         write_message(out, i)
     out.flush()
-    assert _settled(lambda: messages._messages.full())
+    assert settled(lambda: messages._messages.full())
     time.sleep(0.3)  # time enough to read on, were it not bounded
     assert messages._messages.qsize() == 2
     assert pickle.loads(messages.get()) == 0  # taking one makes room for one more
-    assert _settled(lambda: messages._messages.full())
+    assert settled(lambda: messages._messages.full())
     assert [pickle.loads(messages.get()) for _ in range(2)] == [1, 2]
     messages.close(timeout=5)  # the child is gone: the thread stops without handing over the rest
     assert not messages._thread.is_alive()
