@@ -323,8 +323,8 @@ def facts_hash(values: Iterable) -> str:
 def is_stale(old: tuple, new: tuple) -> bool:
     """``new`` comes from an older export than ``old``: its status is behind in ``STATUS_RANK``
     (a status text not recognised says nothing either way)."""
-    return STATUS_RANK.get(new[_STATUS_AT], -1) < STATUS_RANK.get(old[_STATUS_AT], -1) and \
-        new[_STATUS_AT] in STATUS_RANK
+    new_rank, old_rank = STATUS_RANK.get(new[_STATUS_AT]), STATUS_RANK.get(old[_STATUS_AT])
+    return new_rank is not None and old_rank is not None and new_rank < old_rank
 
 
 def merge_order(old: tuple, new: tuple) -> tuple:
