@@ -12,6 +12,7 @@ and cache results for values that repeat (money amounts).
 from __future__ import annotations
 
 import re
+import unicodedata
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
@@ -475,8 +476,8 @@ _DIGIT = re.compile(r"[0-9]")
 
 
 _WAYBILL = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Za-z0-9-]{5,}")  # 5+ characters, 4+ digits
-_PLAIN_WAYBILLS = re.compile(r"(?:(?=(?:[^0-9\x00]*[0-9]){4})[A-Za-z0-9-]{5,}\x00)*"
-                             r"(?=(?:[^0-9\x00]*[0-9]){4})[A-Za-z0-9-]{5,}")  # _WAYBILLs joined by \x00
+_PLAIN_WAYBILLS = re.compile(r"(?:(?=(?:[^0-9\x00]*[0-9]){4})[A-Z0-9-]{5,}\x00)*"
+                             r"(?=(?:[^0-9\x00]*[0-9]){4})[A-Z0-9-]{5,}")  # upper-case _WAYBILLs joined by \x00
 _DIGIT_WAYBILLS = re.compile(r"[0-9]{5,}(?:\x00[0-9]{5,})*")  # the same when all are digits: 3× as fast
 
 
@@ -563,7 +564,7 @@ def waybill_text(value: object) -> str | None:
     parcel and stays text."""
     if type(value) is float:
         ident(value)
-    s = text(value)
+    s = _waybill_form(text(value))
     if s is not None:
         _check_waybills(s, split_waybills)
     return s
@@ -571,10 +572,18 @@ def waybill_text(value: object) -> str | None:
 
 def express_text(value: object) -> str | None:
     """``waybill_text`` for a "快递公司 单号" cell (``combined_shipments``)."""
-    s = text(value)
+    s = _waybill_form(text(value))
     if s is not None:
         _check_waybills(s, combined_shipments)
     return s
+
+
+def _waybill_form(s: str | None) -> str | None:
+    """Waybills as couriers print them: full-width characters (ＹＴ１２…, typed with a Chinese
+    input method) made half-width, letters upper case, so the same parcel is one waybill."""
+    if s is None or (s.isascii() and not any("a" <= c <= "z" for c in s)):
+        return s
+    return unicodedata.normalize("NFKC", s).upper()
 
 
 def _check_waybills(cell: str, parse: Callable[[str], Sequence]) -> None:

@@ -285,15 +285,20 @@ def _line_key(cells: Cells, id_at: int) -> object:
 
 
 def _joined(group: list[Row], summed: list[int], listed: list[tuple[tuple[int, ...], str]]) -> Row:
+    if len(group) > 1:  # the same line twice is a row exported twice, not two of the item
+        lines: dict[tuple, Row] = {}
+        for row in group:
+            lines.setdefault(tuple(map(str, row[1])), row)
+        group = list(lines.values())
     if len(group) == 1:
         return group[0]
     width = max(len(cells) for _n, cells, _raw in group)
     columns = [[cells[i] if i < len(cells) else "" for _n, cells, _raw in group] for i in range(width)]
     joined = [next(filter(_filled, column), column[0]) for column in columns]
     for i in summed:
-        counts = [str(c).strip() for c in columns[i] if _filled(c)]
-        if counts and all(c.isdigit() for c in counts):
-            joined[i] = str(sum(map(int, counts)))
+        counts = [_count(c) for c in columns[i] if _filled(c)]
+        if counts and None not in counts:
+            joined[i] = str(sum(counts))
     for at, separator in listed:
         lines = dict.fromkeys(tuple(str(columns[i][k]).strip() if _filled(columns[i][k]) else "" for i in at)
                               for k in range(len(group)))
@@ -306,6 +311,15 @@ def _joined(group: list[Row], summed: list[int], listed: list[tuple[tuple[int, .
     return group[0][0], joined, b"".join(raws) if all(type(r) is bytes for r in raws) else None
 
 
+def _count(cell: object) -> int | None:
+    """A quantity cell as a whole number ("2", 2, 2.0 from xlsx), else None."""
+    if type(cell) is str:
+        return int(cell.strip()) if cell.strip().isdigit() else None
+    if type(cell) is float:
+        return int(cell) if cell.is_integer() else None
+    return cell if type(cell) is int else None
+
+
 def _filled(cell: object) -> bool:
     return cell is not None and (type(cell) is not str or not cell.isspace() and cell != "")
 
@@ -314,7 +328,10 @@ TOTALS = ("合计", "总计", "汇总", "小计")
 
 
 def _totals_row(id_cell: object) -> bool:
-    return type(id_cell) is str and id_cell.strip(' \t="\'').startswith(TOTALS)
+    if type(id_cell) is not str:
+        return False
+    cell = id_cell.lstrip(' \t="\'')
+    return bool(cell) and cell[0] in "合总汇小" and "".join(cell.split()).startswith(TOTALS)  # 合 计
 
 
 # (order id, shop name or None, raw digest) per row → positions stored exactly so.

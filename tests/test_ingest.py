@@ -372,6 +372,16 @@ def test_a_first_import_repeating_orders_within_and_across_chunks_keeps_each_las
     assert (rows[2999]["订单编号"], rows[2999]["物流单号"], True) in bills and len(bills) == 4301
 
 
+def test_a_row_repeated_later_in_a_file_with_an_older_status_only_fills_gaps(engine, tmp_path):
+    """Exports appended into one file: the row behind in status is the older one, wherever it is."""
+    shipped = pdd_order_row(订单状态="已发货，待签收", 快递单号="YT1000000000777", 商家备注="")
+    older = dict(shipped, 订单状态="待发货", 快递单号="", 快递公司="", 发货时间="", 商家备注="加急")
+    run(engine, write_pdd_orders_csv(tmp_path / "a.csv", [shipped, older]), tmp_path)
+    order = orders_by_id(engine)[shipped["订单号"]]
+    assert (order.status, order.seller_memo) == ("shipped", "加急")
+    assert count(engine, Shipment) == 1
+
+
 def test_control_characters_deep_in_a_csv_land_without_nul(engine, tmp_path):
     """A NUL after the sniffed first chunk (PostgreSQL takes no NUL in text) is dropped, and a
     unit separator (which the parsing process packs columns with) is kept."""

@@ -548,8 +548,13 @@ class _Ingest:
             prepared = prepared.rows()
         latest: dict[tuple, tuple] = {}
         shop_ids = self._shop_ids(row[0] for row in prepared)
-        for row in prepared:  # a file may repeat an order; the later row wins
-            latest[(shop_ids[row[0]], row[1])] = row
+        for row in prepared:  # a file may repeat an order (exports appended): merged as imports are
+            key = (shop_ids[row[0]], row[1])
+            before = latest.get(key)
+            if before is not None and before[4] is not None and row[4] is not None:
+                kept = before if is_stale(before[4], row[4]) else row
+                row = (*kept[:4], merge_order(before[4], row[4]), kept[5])
+            latest[key] = row
         if existing is None:
             existing = self._stored(list(latest), _created_slots(latest))
         self.summary.unchanged += len(prepared) - len(latest)

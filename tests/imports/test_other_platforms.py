@@ -113,6 +113,15 @@ def test_jd_order_lines_make_one_order(tmp_path, writer):
     assert (single.row, single.item_count, single.shipments[0].waybill) == (5, 1, "JDVA00000000008")
 
 
+def test_jd_order_lines_exported_twice_count_once_and_xlsx_quantities_add_up(tmp_path):
+    line = jd_order_row(订单号="250000000031", 商品名称="羽绒服", 订购数量="1")
+    other = jd_order_row(订单号="250000000031", 商品名称="围巾", 订购数量="2", 运单号="", 快递公司="")
+    _info, (csv_order,) = read(write_jd_orders_csv(tmp_path / "jd.csv", [line, line, other]))
+    _info, (xlsx_order,) = read(write_jd_orders_xlsx(tmp_path / "jd.xlsx", [line, other], cell_types=True))
+    assert csv_order.item_count == 3 and csv_order.item_summary == "羽绒服；围巾"
+    assert xlsx_order.item_count == 3
+
+
 def test_jd_2015_layout_without_waybill_columns(tmp_path):
     path = write_jd_orders_csv(tmp_path / "jd_old.csv", [jd_order_row(订单状态="等待确认收货")], waybill_columns=False)
     info, [record] = read(path)

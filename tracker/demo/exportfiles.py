@@ -280,8 +280,10 @@ def write_jd_orders_csv(path: str | Path, rows: Iterable[dict], *, encoding: str
     return write_csv(path, header, rows, encoding, _plain_cell)
 
 
-def write_jd_orders_xlsx(path: str | Path, rows: Iterable[dict], *, waybill_columns: bool = True) -> Path:
-    return _write_xlsx(path, JD_HEADER + (JD_WAYBILL_COLUMNS if waybill_columns else []), rows)
+def write_jd_orders_xlsx(path: str | Path, rows: Iterable[dict], *, waybill_columns: bool = True,
+                         cell_types: bool = False) -> Path:
+    return _write_xlsx(path, JD_HEADER + (JD_WAYBILL_COLUMNS if waybill_columns else []), rows,
+                       cell_types=cell_types)
 
 
 # --- writing ----------------------------------------------------------------------------
