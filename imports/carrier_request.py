@@ -7,7 +7,7 @@
 Cues are tables, not if-chains.  The nearest cue wins, and on a tie the longer one, so
 "不要发顺丰" is an exclusion although it ends in the request cue "发".  A weak cue before
 ("只有邮政") yields to a cue after ("只有中通不到"); names side by side share the cue after
-them ("韵达中通都不到").  "除了" rules the carrier out when the others are fine ("除了中通都
+them ("韵达中通都不到") and the cue before them ("不要中通圆通").  "除了" rules the carrier out when the others are fine ("除了中通都
 可以") and asks for it when they are refused ("除了顺丰都不要").  A clause about the past
 ("上次中通丢件了") or a mention without a cue ("中通的快递员态度好") says nothing.  When one carrier is both requested and excluded, the later statement wins.
 """
@@ -79,7 +79,7 @@ def parse(*texts: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _clause_verdicts(clause: str) -> list[tuple[str, str]]:
     mentions = _mentions(clause)
     out: list[tuple[str, str]] = []
-    prev_end = 0
+    prev_end, prev_verdict = 0, None
     for group in _groups(clause, mentions):
         start, end = group[0][0], group[-1][1]
         before, after = clause[prev_end:start], _after(clause, mentions, end)
@@ -87,10 +87,11 @@ def _clause_verdicts(clause: str) -> list[tuple[str, str]]:
         if verdict == EXCEPT:
             verdict = _excepted(after)
         verdict = (verdict or _cue_after(after) or _cue_before(before, WEAK_CUES_BEFORE)
-                   or (REQUEST if len(mentions) == 1 and not clause[:start] and _BARE.match(clause[end:]) else None))
+                   or (REQUEST if len(mentions) == 1 and not clause[:start] and _BARE.match(clause[end:]) else None)
+                   or (prev_verdict if prev_end and not before else None))  # "不要中通圆通": the cue before both
         if verdict:
             out.extend((code, verdict) for _s, _e, code in group)
-        prev_end = end
+        prev_end, prev_verdict = end, verdict
     return out
 
 

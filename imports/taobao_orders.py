@@ -62,6 +62,17 @@ STATUSES = {
     "交易成功": "finished",
     "交易关闭": "closed",
     "交易被淘宝关闭": "closed",
+    "卖家已发货，等待买家确认收货": "shipped",  # the wording of some exports and ERPs
+    # the API's names, which ERP exports of Taobao orders carry (domain notes §1.1)
+    "WAIT_BUYER_PAY": "awaiting_payment",
+    "TRADE_NO_CREATE_PAY": "awaiting_payment",
+    "WAIT_SELLER_SEND_GOODS": "awaiting_shipment",
+    "SELLER_CONSIGNED_PART": "shipped",
+    "WAIT_BUYER_CONFIRM_GOODS": "shipped",
+    "TRADE_BUYER_SIGNED": "shipped",
+    "TRADE_FINISHED": "finished",
+    "TRADE_CLOSED": "closed",
+    "TRADE_CLOSED_BY_TAOBAO": "closed",
 }
 
 FORMAT = Format("taobao_orders", "taobao", "orders", COLUMNS, SIGNATURE, STATUSES, title="淘宝/天猫订单报表")

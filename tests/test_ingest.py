@@ -260,6 +260,33 @@ def test_refunds_link_to_orders_and_return_waybills_become_return_shipments(engi
     assert (ret.waybill, ret.carrier, ret.source, ret.order_id) == ("SF1234567890123", "sf", "refund", order_id)
 
 
+def test_a_refund_of_an_order_not_imported_is_a_row_error_and_creates_no_shop(engine, tmp_path):
+    order = taobao_order_row(订单编号="3900000000000000556", 店铺名称="店铺A")
+    refunds = [taobao_refund_row(订单编号="3900000000000000556"), taobao_refund_row(订单编号="3900000000000000999")]
+    path = write_taobao_refunds_csv(tmp_path / "ExportRefundList.csv", refunds)
+    early = run(engine, path, tmp_path)
+    assert (early.created, early.rejected) == (0, 2) and count(engine, Shop) == 0
+    run(engine, write_taobao_orders_csv(tmp_path / "o.csv", [order]), tmp_path)
+    later = run(engine, path, tmp_path)
+    assert (later.created, later.rejected) == (1, 1) and count(engine, Shop) == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(Refund.order_id)).scalar_one() == orders_by_id(engine)[order["订单编号"]].id
+
+
+def test_an_older_refund_export_does_not_reopen_a_refund_that_has_ended(engine, tmp_path):
+    run(engine, write_taobao_orders_csv(tmp_path / "o.csv", [taobao_order_row(订单编号="3900000000000000557")]),
+        tmp_path)
+    asked = taobao_refund_row(订单编号="3900000000000000557")
+    older = write_taobao_refunds_csv(tmp_path / "ExportRefundList1.csv", [asked])
+    run(engine, older, tmp_path)
+    done = dict(asked, 退款状态="退款成功", 退款完结时间="2026-11-18 10:00:00")
+    run(engine, write_taobao_refunds_csv(tmp_path / "ExportRefundList2.csv", [done]), tmp_path)
+    again = run(engine, older, tmp_path)
+    assert (again.updated, again.unchanged) == (0, 1)
+    with engine.connect() as conn:
+        assert conn.execute(select(Refund.status)).scalar_one() == "succeeded"
+
+
 def test_an_interrupted_import_leaves_the_database_as_it_was(engine, tmp_path):
     before = [taobao_order_row(订单编号="3900000000000000001")]
     run(engine, write_taobao_orders_csv(tmp_path / "a.csv", before), tmp_path)
@@ -294,8 +321,9 @@ def test_an_import_writes_no_row_without_its_parent_and_hands_the_connection_bac
     run(engine, write_taobao_items_csv(tmp_path / "ExportOrderDetailList.csv", items), tmp_path)
     refunds = [taobao_refund_row(订单编号="3900000000000200002", 退货物流单号="SF1234567890123", 退货物流公司="顺丰速运"),
                taobao_refund_row(订单编号="3900000000000999998", 退款编号="88001")]
-    run(engine, write_taobao_refunds_csv(tmp_path / "ExportRefundList.csv", refunds), tmp_path)
-    assert count(engine, Shipment) == 2500 + 1 + 1 and count(engine, OrderItem) == 1 and count(engine, Refund) == 2
+    assert run(engine, write_taobao_refunds_csv(tmp_path / "ExportRefundList.csv", refunds), tmp_path).rejected == 1
+    # the refund of an order not imported is a row error, as its item is
+    assert count(engine, Shipment) == 2500 + 1 + 1 and count(engine, OrderItem) == 1 and count(engine, Refund) == 1
     _foreign_keys_on_and_held(engine)
 
     def crash(_fraction):
@@ -393,6 +421,16 @@ def test_control_characters_deep_in_a_csv_land_without_nul(engine, tmp_path):
     assert (summary.created, summary.rejected) == (401, 0)
     order = orders_by_id(engine)[odd["订单编号"]]
     assert (order.buyer_message, order.seller_memo) == ("快点发货", "a\x1fb")
+
+
+def test_a_stray_nul_near_the_top_is_dropped_not_taken_for_binary(engine, tmp_path):
+    rows = [taobao_order_row() for _ in range(5)]
+    rows[2]["买家留言"] = "快点\x00发货"
+    summary = run(engine, write_taobao_orders_csv(tmp_path / "a.csv", rows), tmp_path, shop=" 店铺A ")
+    assert (summary.created, summary.rejected) == (5, 0)
+    assert orders_by_id(engine)[rows[2]["订单编号"]].buyer_message == "快点发货"
+    with engine.connect() as conn:
+        assert conn.execute(select(Shop.name)).scalar_one() == "店铺A"  # --shop as meant, not " 店铺A "
 
 
 def test_a_marker_for_an_order_another_import_changed_refuses_the_file(engine, tmp_path):

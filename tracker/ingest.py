@@ -672,8 +672,7 @@ class _Ingest:
         for rec in records:
             found = orders.get(rec.platform_order_id)
             if found is None:
-                self._row_error(RowError(rec.row, "订单不存在：请先导入订单报表 (order not imported yet)",
-                                         "订单编号", rec.platform_order_id))
+                self._row_error(_order_not_imported(rec.row, rec.platform_order_id))
                 continue
             line_no = self._item_lines.get(rec.platform_order_id, 0) + 1
             self._item_lines[rec.platform_order_id] = line_no
@@ -701,13 +700,16 @@ class _Ingest:
         latest: dict[tuple[int, str], tuple] = {}
         for rec in records:
             found = orders.get(rec.platform_order_id)
-            order_id, shop = found if found else (None, self.shop_id(None))
+            if found is None:  # kept unlinked under a shop of its own, it would stay apart from the order
+                self._row_error(_order_not_imported(rec.row, rec.platform_order_id))
+                continue
+            order_id, shop = found
             facts = (rec.platform_order_id, order_id, rec.status, rec.status_raw, rec.amount, rec.paid_amount,
                      rec.reason, rec.description, rec.goods_status, rec.needs_return, rec.after_sale_phase,
                      rec.responsible_party, rec.item_title, rec.requested_at, rec.finished_at)
             latest[(shop, rec.refund_id)] = (rec, facts)
         self.summary.unchanged += len(records) - len(latest)
-        existing = self.refunds.lookup(("shop_id", "refund_id"), list(latest), ("source_hash",))
+        existing = self.refunds.lookup(("shop_id", "refund_id"), list(latest), ("source_hash", "status"))
         inserts, updates, returns = [], [], {}
         batch = self.summary.batch_id
         for (shop, refund_id), (rec, facts) in latest.items():
@@ -716,8 +718,8 @@ class _Ingest:
             if row is None:
                 inserts.append((shop, rec.platform, refund_id, *facts, digest, batch))
                 self.summary.created += 1
-            elif row[1] == digest:
-                self.summary.unchanged += 1
+            elif row[1] == digest or (row[2] in REFUND_ENDED and rec.status not in REFUND_ENDED):
+                self.summary.unchanged += 1  # (an older export of a refund that has ended since)
                 continue
             else:
                 updates.append((row[0], (shop, rec.platform, refund_id, *facts, digest, batch)))
@@ -741,6 +743,14 @@ class _Ingest:
     def row_errors(self, errors: Iterable[RowError]) -> None:
         for err in errors:
             self._row_error(err)
+
+
+# A refund that has succeeded or closed does not reopen: a row saying otherwise is from an older export.
+REFUND_ENDED = frozenset({"succeeded", "closed"})
+
+
+def _order_not_imported(row: int, order_id: str) -> RowError:
+    return RowError(row, "订单不存在：请先导入订单报表 (order not imported yet)", "订单编号", order_id)
 
 
 DEFAULT_SHOP = {"taobao": "淘宝店铺", "pdd": "拼多多店铺", "douyin": "抖店", "jd": "京东店铺"}
@@ -800,6 +810,7 @@ def import_file(
     started = time.perf_counter()
     now = now or datetime.now(timezone.utc)
     path = Path(path)
+    shop = (shop or "").strip() or None  # " 店铺A" typed with a space is 店铺A, not a new shop
     options = {"platform": platform, "mapping": str(mapping) if mapping else None, "max_bytes": max_bytes}
     url = engine.url.render_as_string(hide_password=False)
     big = path.stat().st_size >= PARSE_IN_CHILD_BYTES

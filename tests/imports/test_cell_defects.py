@@ -146,6 +146,7 @@ def test_the_same_parcel_in_the_waybill_and_express_columns_is_one_shipment(tmp_
     ("本地韵达中通都不到", (), ("yunda", "zto")),
     ("中通韵达不到", (), ("zto", "yunda")),
     ("不要中通顺丰就行", ("sf",), ("zto",)),  # names side by side keep their own cues
+    ("不要中通圆通", (), ("zto", "yto")),  # ... and share the one before them
     ("我这里只有邮政能到", ("chinapost",), ()),
     ("只能收到邮政和EMS", ("chinapost", "ems"), ()),
     ("只收邮政", ("chinapost",), ()),

@@ -134,6 +134,7 @@ def test_columns_feeding_one_field_fill_each_other_s_empty_cells(tmp_path):
     ("等待买家付款", "awaiting_payment"), ("买家已付款，等待卖家发货", "awaiting_shipment"),
     ("卖家已发货，等待买家确认", "shipped"), ("买家已签收", "shipped"), ("交易成功", "finished"),
     ("交易关闭", "closed"), ("交易被淘宝关闭", "closed"), ("没有创建支付宝交易", "awaiting_payment"),
+    ("卖家已发货，等待买家确认收货", "shipped"), ("TRADE_FINISHED", "finished"), ("WAIT_SELLER_SEND_GOODS", "awaiting_shipment"),
     ("等待买家确认货到付款订单信息", "awaiting_payment"), ("卖家已发货，等待买家确认收货并付款", "shipped"),
     ("卖家已发货,等待买家确认", "shipped"),  # half-width comma after a re-save
     ("火星状态", "unknown"), ("", "unknown"),
