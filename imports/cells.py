@@ -478,6 +478,7 @@ _DIGIT = re.compile(r"[0-9]")
 _WAYBILL = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Za-z0-9-]{5,}")  # 5+ characters, 4+ digits
 _PLAIN_WAYBILLS = re.compile(r"(?:(?=(?:[^0-9\x00]*[0-9]){4})[A-Z0-9-]{5,}\x00)*"
                              r"(?=(?:[^0-9\x00]*[0-9]){4})[A-Z0-9-]{5,}")  # upper-case _WAYBILLs joined by \x00
+_PLAIN_WAYBILL = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Z0-9-]{5,}")  # one, as waybill_text leaves it
 _DIGIT_WAYBILLS = re.compile(r"[0-9]{5,}(?:\x00[0-9]{5,})*")  # the same when all are digits: 3× as fast
 
 
@@ -595,11 +596,13 @@ def _check_waybills(cell: str, parse: Callable[[str], Sequence]) -> None:
 
 
 def waybill_column(cells: Sequence) -> list[str | None]:
-    """``waybill_text`` over a column: one match over the column when every cell is one plain waybill."""
+    """``waybill_text`` over a column: one match over the column when every cell is one plain
+    waybill; else only the other cells (a batch's one cell of two waybills, say) cell by cell."""
     texts = text_column(cells)
     present = "\x00".join(filter(None, texts))
     if present and not (_DIGIT_WAYBILLS.fullmatch(present) or _PLAIN_WAYBILLS.fullmatch(present)):
-        return [waybill_text(c) if c != "" else None for c in cells]
+        plain = _PLAIN_WAYBILL.fullmatch
+        return [t if t is None or plain(t) else waybill_text(c) for t, c in zip(texts, cells)]
     return texts
 
 
