@@ -129,6 +129,31 @@ def test_an_older_export_after_a_newer_one_only_fills_what_is_not_known(engine, 
     assert live == ["YT9000000000077"]
 
 
+def test_a_file_exported_before_the_order_s_last_one_only_fills_gaps_whatever_the_status(engine, tmp_path):
+    """Both exports say 已发货; the file names say which is older (ExportOrderList<yyyyMMddHHmm>)."""
+    row = taobao_order_row(订单编号="3900000000000000078", 物流单号="73100000000078", 物流公司="中通快递", 订单备注="")
+    older = write_taobao_orders_csv(tmp_path / "ExportOrderList202611121100.csv", [row])
+    reshipped = dict(row, 物流单号="YT9000000000078", 物流公司="圆通速递", 订单备注="补发")
+    newer = write_taobao_orders_csv(tmp_path / "ExportOrderList202611121200.csv", [reshipped])
+    run(engine, newer, tmp_path)
+    stale = run(engine, older, tmp_path)
+    assert (stale.updated, stale.unchanged) == (0, 1)
+    order = orders_by_id(engine)["3900000000000000078"]
+    assert order.seller_memo == "补发"
+    with engine.connect() as conn:
+        live = [s.waybill for s in conn.execute(select(Shipment).where(Shipment.superseded_at.is_(None)))]
+        assert live == ["YT9000000000078"]
+        assert conn.execute(select(ImportBatch.exported_at).order_by(ImportBatch.id)).scalars().all() == [
+            datetime(2026, 11, 12, 4, 0, tzinfo=timezone.utc), datetime(2026, 11, 12, 3, 0, tzinfo=timezone.utc)]
+    # a file exported in between is still compared with the newest, not with the older one just read
+    between = dict(row, 订单备注="中间")
+    run(engine, write_taobao_orders_csv(tmp_path / "ExportOrderList202611121130.csv", [between]), tmp_path)
+    assert orders_by_id(engine)["3900000000000000078"].seller_memo == "补发"
+    later = dict(reshipped, 订单状态="交易成功")
+    assert run(engine, write_taobao_orders_csv(tmp_path / "ExportOrderList202611130900.csv", [later]),
+               tmp_path).updated == 1
+
+
 def test_a_refund_after_receipt_closes_a_finished_order_and_the_older_export_does_not_reopen_it(engine, tmp_path):
     row = pdd_order_row(订单状态="已签收", 确认收货时间="2026-11-16 10:00")
     first = write_pdd_orders_csv(tmp_path / "pdd_1116.csv", [row])

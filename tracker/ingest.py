@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import time
@@ -39,7 +40,7 @@ from sqlalchemy import Connection, Engine, make_url, select, update
 
 import imports
 from couriers import carriers
-from imports.cells import ShipmentCells, shipments_column
+from imports.cells import SHANGHAI_OFFSET, ShipmentCells, shipments_column
 from imports.formats import derive_orders
 from imports.records import (ItemRecord, OrderColumns, OrderRecord, RefundRecord, RowError, ShipmentRef,
                              UnchangedRows)
@@ -327,15 +328,16 @@ def is_stale(old: tuple, new: tuple) -> bool:
     return new_rank is not None and old_rank is not None and new_rank < old_rank
 
 
-def merge_order(old: tuple, new: tuple) -> tuple:
+def merge_order(old: tuple, new: tuple, older: bool = False) -> tuple:
     """The facts after importing ``new`` over ``old``: newer data wins, nothing known is lost.
 
     A value the new export leaves empty keeps the old one (an older export layout
     lacks 发货时间, say).  A row from an older export (``is_stale``) only fills what is not
-    known yet: its status, waybills, amounts and times are those the newer one replaced.
-    A status text not recognised keeps the known status.
+    known yet: its status, waybills, amounts and times are those the newer one replaced;
+    so does one from a file exported before the one the order was last imported from
+    (``older``: ``export_time``).  A status text not recognised keeps the known status.
     """
-    if is_stale(old, new):
+    if older or is_stale(old, new):
         return tuple(o if o is not None else n for o, n in zip(old, new))
     merged = [n if n is not None else o for o, n in zip(old, new)]
     if new[_STATUS_AT] not in STATUS_RANK and old[_STATUS_AT] in STATUS_RANK:
@@ -425,8 +427,10 @@ class _Ingest:
     """The state of one file's import inside its transaction."""
 
     def __init__(self, conn: Connection, summary: ImportSummary, platform: str, shop_name: str | None,
-                 report: _ErrorReport, now: datetime):
+                 report: _ErrorReport, now: datetime, exported: datetime | None = None):
         self.conn = conn
+        self.exported = exported  # when the file was exported (``export_time``)
+        self._batch_exports: dict[int, datetime | None] = {}
         self.summary = summary
         self.platform = platform
         self.shop_name = shop_name
@@ -446,6 +450,7 @@ class _Ingest:
             fixed={"first_batch_id": batch, "last_batch_id": batch, "facts_changed_at": now, "created_at": now})
         self.order_updates = BulkTable(conn, Order.__table__, (*ORDER_FACTS, "source_hash"),
                                        fixed={"last_batch_id": batch, "facts_changed_at": now})
+        self.order_fills = BulkTable(conn, Order.__table__, ORDER_FACTS, fixed={"facts_changed_at": now})
         self.order_touch = BulkTable(conn, Order.__table__, ("source_hash",), fixed={"last_batch_id": batch})
         self.shipments = BulkTable(conn, Shipment.__table__, (
             "order_id", "kind", "source", "waybill", "carrier", "carrier_raw", "carrier_note"),
@@ -595,25 +600,48 @@ class _Ingest:
                 created[slot] = 1
 
     def _update_orders(self, changed: list[tuple[int, tuple]]) -> None:
-        """Merge a newer export's facts into known orders (all values in stored form)."""
+        """Merge a newer export's facts into known orders (all values in stored form).
+
+        A row from an older export (its status behind, or its file exported before the
+        order's last one) only fills gaps, and leaves the order's shipments and its last
+        batch as they are, so a file exported in between is still compared with the newest."""
         cols = ", ".join(ORDER_FACTS)
         marks = ", ".join(self.orders.mark for _ in changed)
         stored = self.order_updates.bind.stored  # ORDER_FACTS come first in its columns
-        current = {r[0]: stored(r[1:]) for r in self.conn.exec_driver_sql(
-            f"SELECT id, {cols} FROM orders WHERE id IN ({marks})", tuple(c[0] for c in changed))}
-        moved = self._sync_shipments({order_id: row[5] for order_id, row in changed
-                                      if not is_stale(current[order_id], row[4])})
-        updates, touches = [], []
+        rows = self.conn.exec_driver_sql(f"SELECT id, last_batch_id, {cols} FROM orders WHERE id IN ({marks})",
+                                         tuple(c[0] for c in changed)).all()
+        current = {r[0]: stored(r[2:]) for r in rows}
+        older = self._from_older_files({r[0]: r[1] for r in rows})
+        older.update(order_id for order_id, row in changed if is_stale(current[order_id], row[4]))
+        moved = self._sync_shipments({order_id: row[5] for order_id, row in changed if order_id not in older})
+        updates, fills, touches = [], [], []
         for order_id, row in changed:
-            merged = merge_order(current[order_id], row[4])
+            merged = merge_order(current[order_id], row[4], older=order_id in older)
             if merged == current[order_id] and order_id not in moved:
-                touches.append((order_id, (row[3],)))
+                if order_id not in older:
+                    touches.append((order_id, (row[3],)))
                 self.summary.unchanged += 1
+            elif order_id in older:
+                fills.append((order_id, merged))
+                self.summary.updated += 1
             else:
                 updates.append((order_id, (*merged, row[3])))
                 self.summary.updated += 1
         self.order_updates.update(updates, bound=True)
+        self.order_fills.update(fills, bound=True)
         self.order_touch.update(touches, bound=True)
+
+    def _from_older_files(self, last_batches: dict[int, int | None]) -> set[int]:
+        """The orders last imported from a file exported after this one."""
+        if self.exported is None:
+            return set()
+        wanted = {b for b in last_batches.values() if b is not None and b not in self._batch_exports}
+        if wanted:
+            self._batch_exports.update((batch, at) for batch, at in self.conn.execute(
+                select(ImportBatch.id, ImportBatch.exported_at).where(ImportBatch.id.in_(wanted))))
+        exports = self._batch_exports
+        return {order_id for order_id, b in last_batches.items()
+                if (at := exports.get(b)) is not None and self.exported < at}
 
     # shipments -----------------------------------------------------------
     def _add_shipments(self, by_order: dict[int, tuple[Ref, ...]], kind: str = "original") -> None:
@@ -745,6 +773,20 @@ class _Ingest:
             self._row_error(err)
 
 
+_EXPORT_STAMP = re.compile(r"(?<!\d)(20\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)?(?!\d)")
+
+
+def export_time(file_name: str) -> datetime | None:
+    """When the platform exported a file, from the stamp its name carries (Taobao:
+    ``ExportOrderList<yyyyMMddHHmm>.csv``, Shanghai time); None when it carries none."""
+    m = _EXPORT_STAMP.search(file_name)
+    try:
+        return (datetime(*(int(g or 0) for g in m.groups())) - SHANGHAI_OFFSET).replace(tzinfo=timezone.utc) \
+            if m else None
+    except ValueError:  # twelve digits that are not a time
+        return None
+
+
 # A refund that has succeeded or closed does not reopen: a row saying otherwise is from an older export.
 REFUND_ENDED = frozenset({"succeeded", "closed"})
 
@@ -829,12 +871,14 @@ def import_file(
                     # tables stay as small as before the import, and lookups by key would turn
                     # into sequential scans of a table growing to millions of rows.
                     conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                exported = export_time(file_name or path.name)
                 batch_id = conn.execute(ImportBatch.__table__.insert().values(
                     file_name=(file_name or path.name)[:255], file_sha256=sha, file_size=path.stat().st_size,
                     format=info.format, platform=info.platform, started_at=now, user_id=user_id,
+                    exported_at=exported,
                 )).inserted_primary_key[0]
                 summary = ImportSummary(str(path), info.format, info.platform, batch_id)
-                ingest = _Ingest(conn, summary, info.platform, shop, report, now)
+                ingest = _Ingest(conn, summary, info.platform, shop, report, now, exported)
                 handler = {"orders": ingest.add_orders, "items": ingest.add_items, "refunds": ingest.add_refunds}[info.kind]
                 # PostgreSQL: the database work runs a chunk behind, on its own thread (``WorkBehind``)
                 behind = big and conn.dialect.name == "postgresql"

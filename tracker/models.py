@@ -93,6 +93,7 @@ class ImportBatch(Base):
     error_report: Mapped[str | None] = mapped_column(String(512))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # from the file's name, if it says
 
 
 CHECK_DUE = "next_check_at IS NOT NULL"
