@@ -191,6 +191,14 @@ def test_a_file_naming_no_shop_reaches_the_platform_s_only_shop(engine, tmp_path
     assert orders_by_id(engine)["3900000000000000088"].status == "finished"
 
 
+def test_a_row_with_its_shop_cell_empty_belongs_to_the_one_shop_its_file_names(engine, tmp_path):
+    rows = [taobao_order_row(店铺名称="店铺A"), taobao_order_row(店铺名称=""), taobao_order_row(店铺名称="店铺A")]
+    summary = run(engine, write_taobao_orders_csv(tmp_path / "a.csv", rows), tmp_path)
+    assert summary.created == 3
+    with engine.connect() as conn:
+        assert conn.execute(select(Shop.name)).scalars().all() == ["店铺A"]
+
+
 def test_a_file_naming_no_shop_among_several_of_its_platform_is_refused(engine, tmp_path):
     for shop in ("甲店", "乙店"):
         run(engine, write_taobao_orders_csv(tmp_path / f"{shop}.csv", [taobao_order_row(店铺名称=shop)]), tmp_path)

@@ -438,6 +438,7 @@ class _Ingest:
         self.now = now
         self._shops: dict[str, int] = {}
         self._fallback = fallback_shop(conn.execute(select(Shop.name, Shop.platform)), platform)
+        self._named: set[str] = set()  # the shops the file's rows name
         # Shops that held no order when this import met them, and a mark per hash((shop id,
         # order id)) slot of each order it created in one: a key in such a shop whose slot is
         # unmarked is surely not stored, and needs no lookup (16 MB however many orders, made
@@ -490,6 +491,10 @@ class _Ingest:
 
     # shops ---------------------------------------------------------------
     def shop_id(self, name: str | None) -> int:
+        if name is not None:
+            self._named.add(name)
+        elif len(self._named) == 1:  # a row with its 店铺名称 cell empty, in a file of one shop
+            name = next(iter(self._named))
         name = shop_name(self.shop_name, name, self._fallback)
         if name is None:
             raise _no_shop_named(self.platform)
@@ -819,8 +824,9 @@ def fallback_shop(shops: Iterable[tuple[str, str | None]], platform: str) -> str
 
 
 def _no_shop_named(platform: str) -> imports.RejectedFile:
-    return imports.RejectedFile(f"文件没有店铺名称，而已有多个{platform}店铺：请用 --shop 指定",
-                                f"the file names no shop and several {platform} shops exist: choose one with --shop")
+    return imports.RejectedFile(f"有订单没有店铺名称，而已有多个{platform}店铺：请用 --shop 指定",
+                                f"orders without a shop name, and several {platform} shops exist: "
+                                "choose one with --shop")
 
 
 class ConcurrentImport(RuntimeError):
