@@ -140,8 +140,8 @@ def money(value: object) -> Decimal | None:
             d = Decimal(s.replace(",", "").replace("，", "").strip(_MONEY_STRIP))
         except InvalidOperation:
             raise BadCell(_NOT_AN_AMOUNT) from None
-        if not (d.is_finite() and d.adjusted() < _MONEY_DIGITS):
-            _amount(d)  # says which
+        if not (d.is_finite() and d.adjusted() < _MONEY_DIGITS) or d.as_tuple().exponent < -2:
+            d = _amount(d)  # says what is wrong, or drops zeros past the cents
         if len(_money_cache) < _CACHE_LIMIT:
             _money_cache[value] = d
         return d
@@ -153,11 +153,22 @@ def money(value: object) -> Decimal | None:
 
 
 def _amount(d: Decimal) -> Decimal:
+    """Amounts are stored in cents: past them only zeros (12.340) or a float's noise
+    (0.30000000000000004 from an xlsx formula); 12.345 is not a price and not rounded away."""
     if not d.is_finite():
         raise BadCell(_NOT_AN_AMOUNT)
     if d.adjusted() >= _MONEY_DIGITS:
         raise BadCell("金额超出范围 (amount out of range)")
+    if d.as_tuple().exponent < -2:
+        cents = d.quantize(_CENT)
+        if abs(d - cents) > _FLOAT_NOISE:
+            raise BadCell("金额超过两位小数 (an amount with more than two decimals)")
+        return cents
     return d
+
+
+_CENT = Decimal("0.01")
+_FLOAT_NOISE = Decimal("1e-9")
 
 
 # An order holds far fewer pieces; the columns are 32-bit INTEGER on PostgreSQL.

@@ -28,12 +28,13 @@ def test_clean_unwraps_platform_quirks(raw, expected):
 @pytest.mark.parametrize(("raw", "expected"), [
     ("59.00", Decimal("59.00")), ("59.00元", Decimal("59.00")), ("¥1,234.50", Decimal("1234.50")),
     ("￥0", Decimal("0")), ("", None), ("-", None), (12.5, Decimal("12.5")), (0.0, Decimal("0.0")), (3, Decimal(3)),
+    ("12.340", Decimal("12.34")), (0.1 + 0.2, Decimal("0.30")),  # zeros, a formula's float noise past the cents
 ])
 def test_money(raw, expected):
     assert money(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["abc", "12元5", "NaN", "Infinity", True])
+@pytest.mark.parametrize("raw", ["abc", "12元5", "NaN", "Infinity", True, "12.345", 12.345])  # no rounding away
 def test_money_junk_is_a_bad_cell(raw):
     with pytest.raises(BadCell):
         money(raw)
