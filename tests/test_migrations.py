@@ -39,3 +39,22 @@ def test_the_next_check_index_holds_only_orders_with_a_check_due(engine):
             {"since": when, "now": when, "report": "x"}))
     assert "WHERE" in definition and "next_check_at IS NOT NULL" in definition
     assert "ix_orders_next_check_at" in plan
+
+
+def test_processes_starting_together_on_a_new_sqlite_file_upgrade_it_once(tmp_path):
+    """Two first imports started together: the second waits for the first's upgrade instead of
+    failing on the tables it made."""
+    import os
+    import subprocess
+    import sys
+
+    from tracker import db
+
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    env = {**os.environ, "TRACKER_DATABASE_URL": url}
+    code = "from tracker import db; db.engine()"
+    starters = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
+                for _ in range(4)]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in starters]
+    assert results == [(0, "")] * 4
+    assert db.is_current(db.make_engine(url))

@@ -7,6 +7,8 @@ upgraded explicitly with ``tracker db upgrade`` (several processes share it).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,8 +88,27 @@ def is_current(engine: Engine) -> bool:
 def _engine_for(url: str) -> Engine:
     engine = make_engine(url)
     if url.startswith("sqlite") and not is_current(engine):
-        upgrade(engine)
+        with _migrating(engine):
+            if not is_current(engine):  # another process may have done it meanwhile
+                upgrade(engine)
     return engine
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[None]:
+    """One process at a time upgrades a SQLite file: two first imports started together both
+    found it empty, and the second failed creating tables the first had made."""
+    database = engine.url.database
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: first use is rarely concurrent there
+        fcntl = None
+    if fcntl is None or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def engine() -> Engine:
