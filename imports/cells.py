@@ -577,6 +577,8 @@ def waybill_text(value: object) -> str | None:
     if type(value) is float:
         ident(value)
     s = _waybill_form(text(value))
+    if s is not None and " " in s and not split_waybills(s) and split_waybills(joined := s.replace(" ", "")) == [joined]:
+        s = joined  # one waybill written in groups: "YT 1234 5678 9012 3"
     if s is not None:
         _check_waybills(s, split_waybills)
     return s

@@ -303,7 +303,10 @@ def _joined(group: list[Row], summed: list[int], listed: list[tuple[tuple[int, .
         lines = dict.fromkeys(tuple(str(columns[i][k]).strip() if _filled(columns[i][k]) else "" for i in at)
                               for k in range(len(group)))
         lines = [line for line in lines if line[0]]  # a title, a waybill
-        if len(lines) > 1:
+        if len(at) == 2 and len({carrier for _w, carrier in lines}) > 1:  # each parcel its own carrier:
+            joined[at[0]] = ";".join(f"{c}:{w}" if c else w for w, c in lines)  # named beside it ("中通:7310…")
+            joined[at[1]] = ""  # and none for a line that named none
+        elif len(lines) > 1:
             for j, i in enumerate(at):
                 values = [line[j] for line in lines]
                 joined[i] = values[0] if j and len(set(values)) == 1 else separator.join(values)

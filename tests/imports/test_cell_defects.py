@@ -98,6 +98,14 @@ def test_waybills_are_taken_as_couriers_print_them(cell, waybill):
     assert shipments(waybill_text(cell), "圆通速递")[0].waybill == waybill
 
 
+@pytest.mark.parametrize(("cell", "waybill"), [("YT 1234 5678 9012 3", "YT1234567890123"),
+                                               ("7310 0000 0000 22", "73100000000022")])
+def test_one_waybill_written_in_groups_is_that_waybill(cell, waybill):
+    assert waybill_text(cell) == waybill
+    assert column_converter(waybill_text)([cell]) == [waybill]
+    assert waybill_text("73100000000001 73100000000002") == "73100000000001 73100000000002"  # two stay two
+
+
 def test_express_cells_are_checked_like_waybill_cells():
     assert express_text("中通快递 73100000000009") == "中通快递 73100000000009"
     with pytest.raises(BadCell, match="科学计数法"):

@@ -122,6 +122,15 @@ def test_jd_order_lines_exported_twice_count_once_and_xlsx_quantities_add_up(tmp
     assert xlsx_order.item_count == 3
 
 
+def test_jd_order_lines_with_their_own_carriers_keep_each_its_own(tmp_path):
+    lines = [jd_order_row(订单号="250000000041", 运单号="JDVA00000000041", 快递公司="京东快递"),
+             jd_order_row(订单号="250000000041", 运单号="462598779470531", 快递公司="韵达快递"),
+             jd_order_row(订单号="250000000041", 运单号="73100000000041", 快递公司="")]
+    _info, (order,) = read(write_jd_orders_csv(tmp_path / "jd.csv", lines))
+    assert [(s.waybill, s.carrier) for s in order.shipments] == [
+        ("JDVA00000000041", "jd"), ("462598779470531", "yunda"), ("73100000000041", None)]  # not another's
+
+
 def test_jd_2015_layout_without_waybill_columns(tmp_path):
     path = write_jd_orders_csv(tmp_path / "jd_old.csv", [jd_order_row(订单状态="等待确认收货")], waybill_columns=False)
     info, [record] = read(path)
