@@ -9,7 +9,8 @@ Cues are tables, not if-chains.  The nearest cue wins, and on a tie the longer o
 ("只有邮政") yields to a cue after ("只有中通不到"); names side by side share the cue after
 them ("韵达中通都不到") and the cue before them ("不要中通圆通").  "除了" rules the carrier out when the others are fine ("除了中通都
 可以") and asks for it when they are refused ("除了顺丰都不要").  A clause about the past
-("上次中通丢件了") or a mention without a cue ("中通的快递员态度好") says nothing.  When one carrier is both requested and excluded, the later statement wins.
+("上次中通丢件了") or a mention without a cue ("中通的快递员态度好") says nothing.  When one
+carrier is both requested and excluded, the later statement wins.
 """
 from __future__ import annotations
 

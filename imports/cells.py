@@ -577,11 +577,18 @@ def waybill_text(value: object) -> str | None:
     if type(value) is float:
         ident(value)
     s = _waybill_form(text(value))
-    if s is not None and " " in s and not split_waybills(s) and split_waybills(joined := s.replace(" ", "")) == [joined]:
-        s = joined  # one waybill written in groups: "YT 1234 5678 9012 3"
     if s is not None:
+        s = _ungrouped(s)
         _check_waybills(s, split_waybills)
     return s
+
+
+def _ungrouped(cell: str) -> str:
+    """One waybill written in groups ("YT 1234 5678 9012 3") as one; anything else as it is."""
+    if " " not in cell or split_waybills(cell):
+        return cell
+    joined = cell.replace(" ", "")
+    return joined if split_waybills(joined) == [joined] else cell
 
 
 def express_text(value: object) -> str | None:
@@ -702,4 +709,5 @@ def combined_shipments(cell: str | None) -> tuple[ShipmentRef, ...]:
 
 
 def _carrier_text(text: str) -> str:
-    return _NO_PREFIX.sub("", text.strip(" :：-()（）[]【】/／|")).strip(" :：")
+    """What a "快递公司 单号" cell writes beside its waybills, as the carrier's text."""
+    return _NO_PREFIX.sub("", text.strip(_NAME_WRAPPERS + "-/／|")).strip(" :：")

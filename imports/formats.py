@@ -56,7 +56,8 @@ _IDENT_FIELDS = frozenset({"platform_order_id", "parent_order_id", "refund_id", 
 _BY_TYPE: tuple[tuple[str, Converter], ...] = (
     ("Decimal", money), ("datetime", when), ("bool", yes_no), ("int", integer), ("str", text),
 )
-_WAYBILL_FIELDS: dict[str, Converter] = {"waybill": waybill_text, "return_waybill": waybill_text, "express": express_text}
+_WAYBILL_FIELDS: dict[str, Converter] = {"waybill": waybill_text, "return_waybill": waybill_text,
+                                         "express": express_text}
 _ID_NAMES = {"platform_order_id": ("订单编号", "order id"), "refund_id": ("退款编号", "refund id")}
 
 
@@ -328,13 +329,14 @@ def _filled(cell: object) -> bool:
 
 
 TOTALS = ("合计", "总计", "汇总", "小计")
+_TOTALS_FIRST = frozenset(label[0] for label in TOTALS)  # a cheap first test on every row's id
 
 
 def _totals_row(id_cell: object) -> bool:
     if type(id_cell) is not str:
         return False
     cell = id_cell.lstrip(' \t="\'')
-    return bool(cell) and cell[0] in "合总汇小" and "".join(cell.split()).startswith(TOTALS)  # 合 计
+    return bool(cell) and cell[0] in _TOTALS_FIRST and "".join(cell.split()).startswith(TOTALS)  # 合 计
 
 
 # (order id, shop name or None, raw digest) per row → positions stored exactly so.

@@ -885,7 +885,8 @@ def import_file(
                 )).inserted_primary_key[0]
                 summary = ImportSummary(str(path), info.format, info.platform, batch_id)
                 ingest = _Ingest(conn, summary, info.platform, shop, report, now, exported)
-                handler = {"orders": ingest.add_orders, "items": ingest.add_items, "refunds": ingest.add_refunds}[info.kind]
+                handler = {"orders": ingest.add_orders, "items": ingest.add_items,
+                           "refunds": ingest.add_refunds}[info.kind]
                 # PostgreSQL: the database work runs a chunk behind, on its own thread (``WorkBehind``)
                 behind = big and conn.dialect.name == "postgresql"
                 with few_collections(), WorkBehind() if behind else WorkHere() as work:
